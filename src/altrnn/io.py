@@ -1,0 +1,102 @@
+"""Reading and writing result files: atomic writes, model.npz, clear errors on bad files."""
+
+import json
+import os
+import subprocess
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .model import PARAM_NAMES, ModelConfig, Params
+
+
+class ResultFileError(RuntimeError):
+    """A result file is missing, truncated or not what it claims to be."""
+
+
+@contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + path.suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_csv(df: pd.DataFrame, path):
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def write_npz(path, **arrays):
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+
+def read_npz(path) -> dict:
+    """Load every array of an .npz file, with an error naming the file if it is unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise ResultFileError(f"{path}: file not found") from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ResultFileError(f"{path}: not a readable .npz file (truncated or corrupted?): {exc}") from None
+
+
+def source_version() -> str:
+    """Package version plus the git commit of the source tree when there is one."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5, check=True,
+        )
+        return f"{__version__}+g{out.stdout.strip()}"
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+
+
+@dataclass
+class SavedModel:
+    """A trained network as stored in model.npz."""
+
+    params: Params
+    config: ModelConfig
+    metadata: dict
+
+
+def save_model(path, params: Params, config: ModelConfig, metadata: dict):
+    meta = {"model": {k: getattr(config, k) for k in config.__dataclass_fields__}, **metadata,
+            "version": source_version()}
+    write_npz(path, metadata=np.array(json.dumps(meta, sort_keys=True)), **params.as_dict())
+
+
+def load_model(path) -> SavedModel:
+    """Load model.npz written by save_model; a damaged or foreign file raises ResultFileError naming it."""
+    data = read_npz(path)
+    missing = [k for k in (*PARAM_NAMES, "metadata") if k not in data]
+    if missing:
+        raise ResultFileError(f"{path}: not a model file, missing arrays {missing}")
+    try:
+        meta = json.loads(str(data["metadata"]))
+        config = ModelConfig(**meta["model"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ResultFileError(f"{path}: unreadable model metadata: {exc}") from None
+    params = Params(*(data[k] for k in PARAM_NAMES)).astype(config.np_dtype)
+    N = config.n_rec
+    if params.W.shape != (N, N) or params.W_out.shape != (config.n_out, N) or params.W_in.shape != (N, config.n_in):
+        raise ResultFileError(f"{path}: weight shapes do not match the stored model config")
+    return SavedModel(params=params, config=config, metadata=meta)

@@ -1,0 +1,27 @@
+"""The leaky rate RNN and its numba kernels."""
+
+from .network import (
+    PARAM_NAMES,
+    ModelConfig,
+    Params,
+    Trajectory,
+    activation,
+    backward,
+    config_dict,
+    forward,
+    init_params,
+    recurrent_noise,
+)
+
+__all__ = [
+    "PARAM_NAMES",
+    "ModelConfig",
+    "Params",
+    "Trajectory",
+    "activation",
+    "backward",
+    "config_dict",
+    "forward",
+    "init_params",
+    "recurrent_noise",
+]

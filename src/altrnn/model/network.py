@@ -1,0 +1,161 @@
+"""The leaky rate RNN: configuration, parameters, forward pass and exact BPTT.
+
+    x[t+1] = (1 - a) x[t] + a (W r[t] + W_in u[t] + b) + sqrt(2a) sigma_rec eta[t]
+    r[t] = phi(x[t]),  y[t] = W_out r[t] + b_out,  x[0] = 0
+
+Arrays are time-major: inputs (T, B, n_in), states and rates (T+1, B, N) with
+row 0 the initial condition, outputs (T, B, n_out) read from r[1..T].
+"""
+
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+from . import kernels
+from .kernels import matmul
+
+PARAM_NAMES = ("W_in", "W", "b", "W_out", "b_out")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture and dynamics of one network."""
+
+    n_in: int
+    n_rec: int
+    n_out: int
+    activation: str = "tanh"
+    alpha: float = 0.2
+    sigma_rec: float = 0.05
+    dtype: str = "float32"
+
+    def __post_init__(self):
+        if self.activation not in kernels.ACTIVATIONS:
+            raise ValueError(f"model.activation must be one of {sorted(kernels.ACTIVATIONS)}, got {self.activation!r}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"model.dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        if not 0 < self.alpha <= 1:
+            raise ValueError(f"model.alpha must be in (0, 1], got {self.alpha}")
+        if self.sigma_rec < 0:
+            raise ValueError(f"model.sigma_rec must be >= 0, got {self.sigma_rec}")
+        for key in ("n_in", "n_rec", "n_out"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"model.{key} must be >= 1, got {getattr(self, key)}")
+
+    @property
+    def np_dtype(self):
+        return np.dtype(self.dtype)
+
+
+@dataclass
+class Params:
+    """Trainable weights; W[i, j] is the connection from unit j to unit i."""
+
+    W_in: np.ndarray  # (N, n_in)
+    W: np.ndarray  # (N, N)
+    b: np.ndarray  # (N,)
+    W_out: np.ndarray  # (n_out, N)
+    b_out: np.ndarray  # (n_out,)
+
+    def arrays(self):
+        return [getattr(self, name) for name in PARAM_NAMES]
+
+    def copy(self):
+        return Params(*(a.copy() for a in self.arrays()))
+
+    def astype(self, dtype):
+        return Params(*(np.ascontiguousarray(a, dtype=dtype) for a in self.arrays()))
+
+    def zeros_like(self):
+        return Params(*(np.zeros_like(a) for a in self.arrays()))
+
+    def as_dict(self):
+        return {name: getattr(self, name) for name in PARAM_NAMES}
+
+
+def init_params(cfg: ModelConfig, g: float, rng: np.random.Generator) -> Params:
+    """Random initial weights: W ~ N(0, g^2/N), W_in ~ N(0, 1/n_in), W_out ~ N(0, 1/N), zero biases."""
+    N = cfg.n_rec
+    p = Params(
+        W_in=rng.standard_normal((N, cfg.n_in)) / np.sqrt(cfg.n_in),
+        W=rng.standard_normal((N, N)) * (g / np.sqrt(N)),
+        b=np.zeros(N),
+        W_out=rng.standard_normal((cfg.n_out, N)) / np.sqrt(N),
+        b_out=np.zeros(cfg.n_out),
+    )
+    return p.astype(cfg.np_dtype)
+
+
+@dataclass
+class Trajectory:
+    """What the forward pass keeps for the backward pass and for analysis."""
+
+    x: np.ndarray  # (T+1, B, N) states
+    r: np.ndarray  # (T+1, B, N) rates
+    y: np.ndarray  # (T, B, n_out) outputs
+
+
+def recurrent_noise(cfg: ModelConfig, shape, rng: np.random.Generator | None):
+    """Standard-normal recurrent noise eta of shape (T, B, N), or None when sigma_rec is 0 or rng is None."""
+    if cfg.sigma_rec == 0 or rng is None:
+        return None
+    return rng.standard_normal(shape, dtype=cfg.np_dtype)
+
+
+def forward(params: Params, cfg: ModelConfig, inputs, noise=None, x0=None) -> Trajectory:
+    """Run the network on inputs (T, B, n_in); noise (T, B, N) is eta, unscaled."""
+    dt = cfg.np_dtype
+    T, B, _ = inputs.shape
+    N = cfg.n_rec
+    u = np.ascontiguousarray(inputs, dtype=dt)
+    drive = matmul(u.reshape(T * B, -1), params.W_in.T).reshape(T, B, N)
+    if noise is None:
+        noise = np.empty((0, B, N), dtype=dt)
+    x = np.empty((T + 1, B, N), dtype=dt)
+    r = np.empty((T + 1, B, N), dtype=dt)
+    x[0] = 0 if x0 is None else x0
+    r[0] = activation(x[0], cfg.activation)
+    noise_scale = np.sqrt(2 * cfg.alpha) * cfg.sigma_rec
+    kernels.forward_loop(np.ascontiguousarray(params.W.T), params.b, drive, np.asarray(noise, dtype=dt),
+                         noise_scale, cfg.alpha, kernels.ACTIVATIONS[cfg.activation], x, r)
+    y = matmul(r[1:].reshape(T * B, N), params.W_out.T)
+    y += params.b_out
+    return Trajectory(x=x, r=r, y=y.reshape(T, B, -1))
+
+
+def backward(params: Params, cfg: ModelConfig, inputs, traj: Trajectory, dy, dr=None) -> Params:
+    """Exact gradients of a loss given dL/dy (T, B, n_out) and a direct dL/dr[1..T] (T, B, N)."""
+    dt = cfg.np_dtype
+    T, B, _ = inputs.shape
+    N = cfg.n_rec
+    dy = np.ascontiguousarray(dy, dtype=dt)
+    dy2 = dy.reshape(T * B, -1)
+    r_flat = traj.r[1:].reshape(T * B, N)
+    drates = matmul(dy2, params.W_out).reshape(T, B, N)
+    if dr is not None:
+        drates += dr
+    delta = np.empty((T, B, N), dtype=dt)
+    kernels.backward_loop(params.W, traj.x, traj.r, drates, cfg.alpha, kernels.ACTIVATIONS[cfg.activation], delta)
+    a = dt.type(cfg.alpha)
+    d2 = delta.reshape(T * B, N)
+    u = np.ascontiguousarray(inputs, dtype=dt).reshape(T * B, -1)
+    return Params(
+        W_in=a * matmul(d2.T, u),
+        W=a * matmul(d2.T, traj.r[:-1].reshape(T * B, N)),
+        b=a * d2.sum(axis=0),
+        W_out=matmul(dy2.T, r_flat),
+        b_out=dy2.sum(axis=0),
+    )
+
+
+def activation(x, name):
+    """phi(x) in plain numpy (exact tanh), for analysis code."""
+    return np.tanh(x) if name == "tanh" else np.maximum(x, 0)
+
+
+def with_dtype(cfg: ModelConfig, dtype: str) -> ModelConfig:
+    return replace(cfg, dtype=dtype)
+
+
+def config_dict(cfg: ModelConfig) -> dict:
+    return {f.name: getattr(cfg, f.name) for f in fields(cfg)}

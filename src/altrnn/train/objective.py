@@ -1,0 +1,60 @@
+"""The training objective and its exact gradient.
+
+    L = masked MSE + rate_l2 * mean(r^2) + weight_l2 * (mean(W_in^2) + mean(W^2) + mean(W_out^2)) + penalty
+
+The optional penalty (INSD) is a callable of the trajectory and the parameters
+returning its value, dL/dr[1..T] and dL/dW_out; it enters BPTT exactly.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..model import Params, backward, forward
+
+REGULARISED = ("W_in", "W", "W_out")
+
+
+@dataclass
+class LossTerms:
+    total: float
+    task: float
+    rate: float = 0.0
+    weight: float = 0.0
+    penalty: float = 0.0
+    penalty_terms: dict = field(default_factory=dict)
+
+
+def loss_and_grad(params: Params, cfg, inputs, targets, mask, noise=None, rate_l2=0.0, weight_l2=0.0, penalty=None):
+    """Return (LossTerms, gradient Params, Trajectory) for one batch."""
+    traj = forward(params, cfg, inputs, noise)
+    dt = cfg.np_dtype
+    n_masked = float(mask.sum())
+    if n_masked == 0:
+        raise ValueError("the batch's loss mask is all zero: nothing to train on")
+    err = (traj.y - targets) * mask
+    task = float(np.vdot(err, err)) / n_masked
+    dy = (2.0 / n_masked) * err
+    terms = LossTerms(total=task, task=task)
+
+    rates = traj.r[1:]
+    dr = None
+    if rate_l2:
+        terms.rate = rate_l2 * float(np.vdot(rates, rates)) / rates.size
+        dr = rates * dt.type(2.0 * rate_l2 / rates.size)
+    dW_out_extra = None
+    if penalty is not None:
+        value, dr_pen, dW_out_extra, parts = penalty(traj, params)
+        terms.penalty, terms.penalty_terms = value, parts
+        dr = dr_pen if dr is None else dr + dr_pen
+
+    grads = backward(params, cfg, inputs, traj, dy.astype(dt, copy=False), dr)
+    if dW_out_extra is not None:
+        grads.W_out += dW_out_extra
+    if weight_l2:
+        for name in REGULARISED:
+            w = getattr(params, name)
+            terms.weight += weight_l2 * float(np.vdot(w, w)) / w.size
+            getattr(grads, name).__iadd__(w * dt.type(2.0 * weight_l2 / w.size))
+    terms.total = task + terms.rate + terms.weight + terms.penalty
+    return terms, grads, traj

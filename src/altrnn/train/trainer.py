@@ -1,0 +1,148 @@
+"""The training loop: batches, Adam, stopping, logging, checkpoints, divergence.
+
+Every iteration draws its batch and recurrent noise from a generator seeded by
+(seed, iteration), so a run resumed from a checkpoint is bitwise identical to
+an uninterrupted one.
+"""
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from ..io import read_npz, write_npz, ResultFileError
+from ..model import ModelConfig, Params, init_params, recurrent_noise
+from .adam import Adam, clip_by_global_norm
+from .objective import loss_and_grad
+
+log = logging.getLogger("altrnn.train")
+
+LOG_COLUMNS = ["iteration", "loss", "task_loss", "penalty", "grad_norm", "seconds"]
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or gradient became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (config key `train`)."""
+
+    batch_size: int = 64
+    lr: float = 1e-3
+    max_iters: int = 2000
+    loss_target: float | None = None  # stop once the mean task loss over a log window is below this
+    grad_clip: float = 1.0  # global-norm clipping; 0 disables
+    rate_l2: float = 0.0
+    weight_l2: float = 0.0
+    log_every: int = 10
+    checkpoint_every: int = 100
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown train key(s) {sorted(unknown)}; valid keys: {sorted(known)}")
+        return cls(**d)
+
+
+@dataclass
+class TrainResult:
+    params: Params
+    log: pd.DataFrame
+    converged: bool
+    iterations: int
+
+
+def batch_rng(seed: int, iteration: int) -> np.random.Generator:
+    return np.random.default_rng([seed, 1, iteration])
+
+
+def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: int,
+          checkpoint=None, penalty_factory=None, init=None) -> TrainResult:
+    """Train one network on `task` from a seeded random init (or `init`).
+
+    penalty_factory(inputs) -> penalty callable for that batch (see objective.loss_and_grad).
+    checkpoint: path of a checkpoint file to resume from and write to; removed on success.
+    """
+    params = init if init is not None else init_params(model_cfg, g, np.random.default_rng([seed, 0]))
+    params = params.astype(model_cfg.np_dtype)
+    opt = Adam(params, lr=train_cfg.lr)
+    fingerprint = json.dumps({"task": task.name, "task_params": task.params, "model": asdict(model_cfg),
+                              "train": asdict(train_cfg), "g": g, "seed": seed}, sort_keys=True, default=str)
+    rows, start, elapsed = [], 0, 0.0
+    if checkpoint is not None and os.path.exists(checkpoint):
+        start, rows, elapsed = _resume(checkpoint, fingerprint, params, opt)
+
+    t0 = time.perf_counter() - elapsed
+    window, converged, done = [], False, start
+    for it in range(start, train_cfg.max_iters):
+        rng = batch_rng(seed, it)
+        batch = task.batch(train_cfg.batch_size, rng)
+        T, B, _ = batch.inputs.shape
+        noise = recurrent_noise(model_cfg, (T, B, model_cfg.n_rec), rng)
+        penalty = penalty_factory(batch.inputs) if penalty_factory else None
+        terms, grads, _ = loss_and_grad(params, model_cfg, batch.inputs, batch.targets, batch.mask, noise,
+                                        train_cfg.rate_l2, train_cfg.weight_l2, penalty)
+        norm = clip_by_global_norm(grads, train_cfg.grad_clip)
+        if not (np.isfinite(terms.total) and np.isfinite(norm)):
+            raise TrainingDiverged(
+                f"training diverged at iteration {it}: loss={terms.total}, gradient norm={norm}. "
+                "Lower train.lr, lower the init scale g, or enable train.grad_clip."
+            )
+        opt.step(params, grads)
+        done = it + 1
+        window.append(terms.task)
+        if (it + 1) % train_cfg.log_every == 0 or it + 1 == train_cfg.max_iters:
+            row = {"iteration": it + 1, "loss": terms.total, "task_loss": float(np.mean(window)),
+                   "penalty": terms.penalty, "grad_norm": norm, "seconds": time.perf_counter() - t0}
+            row.update({f"penalty_{k}": v for k, v in terms.penalty_terms.items()})
+            rows.append(row)
+            log.info("iteration %d/%d  loss %.5f  task %.5f  penalty %.5f  |grad| %.3g",
+                     it + 1, train_cfg.max_iters, row["loss"], row["task_loss"], row["penalty"], norm)
+            converged = train_cfg.loss_target is not None and row["task_loss"] < train_cfg.loss_target
+            window = []
+        if checkpoint is not None and (it + 1) % train_cfg.checkpoint_every == 0 and not converged:
+            _save_checkpoint(checkpoint, fingerprint, it + 1, rows, time.perf_counter() - t0, params, opt)
+        if converged:
+            log.info("loss target %g reached at iteration %d", train_cfg.loss_target, it + 1)
+            break
+    if checkpoint is not None and os.path.exists(checkpoint):
+        os.remove(checkpoint)
+    return TrainResult(params=params, log=pd.DataFrame(rows, columns=_columns(rows)), converged=converged,
+                       iterations=done)
+
+
+def _columns(rows):
+    extra = sorted({k for r in rows for k in r} - set(LOG_COLUMNS))
+    return LOG_COLUMNS + extra
+
+
+def _save_checkpoint(path, fingerprint, iteration, rows, seconds, params, opt):
+    write_npz(path, fingerprint=np.array(fingerprint), iteration=np.array(iteration), seconds=np.array(seconds),
+              rows=np.array(json.dumps(rows)), **{f"param_{k}": v for k, v in params.as_dict().items()},
+              **opt.state())
+
+
+def _resume(path, fingerprint, params, opt):
+    """Restore params and optimiser from a checkpoint made by the same settings; else start over."""
+    try:
+        state = read_npz(path)
+        if str(state["fingerprint"]) != fingerprint:
+            log.warning("checkpoint %s was made with other settings: starting over", path)
+            return 0, [], 0.0
+        saved = {name: state[f"param_{name}"] for name in params.as_dict()}
+        opt.load_state(state)
+    except (ResultFileError, KeyError) as exc:
+        log.warning("checkpoint %s unusable (%s): starting over", path, exc)
+        return 0, [], 0.0
+    for name, arr in params.as_dict().items():
+        arr[...] = saved[name]
+    iteration = int(state["iteration"])
+    log.info("resuming from checkpoint %s at iteration %d", path, iteration)
+    return iteration, json.loads(str(state["rows"])), float(state["seconds"])
