@@ -143,3 +143,12 @@ def matmul(a, b):
     otherwise take turns spinning on the same cores.
     """
     return np.dot(a, b)
+
+
+@njit(cache=True)
+def sum_squares(a):
+    """sum(a**2) accumulated in float64, without numpy's BLAS (see matmul)."""
+    total = 0.0
+    for v in a.ravel():
+        total += np.float64(v) * v
+    return total

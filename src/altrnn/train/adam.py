@@ -3,10 +3,11 @@
 import numpy as np
 
 from ..model import Params
+from ..model.kernels import sum_squares
 
 
 def global_norm(grads: Params) -> float:
-    return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.arrays())))
+    return float(np.sqrt(sum(sum_squares(g) for g in grads.arrays())))
 
 
 def clip_by_global_norm(grads: Params, max_norm: float) -> float:

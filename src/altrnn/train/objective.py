@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..model import Params, backward, forward
+from ..model.kernels import sum_squares
 
 REGULARISED = ("W_in", "W", "W_out")
 
@@ -33,14 +34,14 @@ def loss_and_grad(params: Params, cfg, inputs, targets, mask, noise=None, rate_l
     if n_masked == 0:
         raise ValueError("the batch's loss mask is all zero: nothing to train on")
     err = (traj.y - targets) * mask
-    task = float(np.vdot(err, err)) / n_masked
+    task = sum_squares(err) / n_masked
     dy = (2.0 / n_masked) * err
     terms = LossTerms(total=task, task=task)
 
     rates = traj.r[1:]
     dr = None
     if rate_l2:
-        terms.rate = rate_l2 * float(np.vdot(rates, rates)) / rates.size
+        terms.rate = rate_l2 * sum_squares(rates) / rates.size
         dr = rates * dt.type(2.0 * rate_l2 / rates.size)
     dW_out_extra = None
     if penalty is not None:
@@ -54,7 +55,7 @@ def loss_and_grad(params: Params, cfg, inputs, targets, mask, noise=None, rate_l
     if weight_l2:
         for name in REGULARISED:
             w = getattr(params, name)
-            terms.weight += weight_l2 * float(np.vdot(w, w)) / w.size
+            terms.weight += weight_l2 * sum_squares(w) / w.size
             getattr(grads, name).__iadd__(w * dt.type(2.0 * weight_l2 / w.size))
     terms.total = task + terms.rate + terms.weight + terms.penalty
     return terms, grads, traj

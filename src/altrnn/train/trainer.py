@@ -91,6 +91,8 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
                                         train_cfg.rate_l2, train_cfg.weight_l2, penalty)
         norm = clip_by_global_norm(grads, train_cfg.grad_clip)
         if not (np.isfinite(terms.total) and np.isfinite(norm)):
+            if checkpoint is not None and os.path.exists(checkpoint):
+                os.remove(checkpoint)  # resuming would only diverge again
             raise TrainingDiverged(
                 f"training diverged at iteration {it}: loss={terms.total}, gradient norm={norm}. "
                 "Lower train.lr, lower the init scale g, or enable train.grad_clip."

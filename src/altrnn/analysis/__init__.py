@@ -1,0 +1,1 @@
+"""Analysis of trained networks: similarity between solutions."""

@@ -1,0 +1,108 @@
+"""Real Snakemake runs of a tiny config: outputs, nothing to redo, targeted reruns, config errors."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from altrnn.io import load_model
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
+
+TINY = {
+    "tasks": {"flipflop": {"params": {"T": 20}}, "integration": {"params": {"T_stim": 10}}},
+    "model": {"n_rec": 8, "activation": "tanh", "alpha": 0.2, "sigma_rec": 0.05, "dtype": "float32"},
+    "train": {"batch_size": 16, "lr": 0.003, "max_iters": 20, "log_every": 5, "checkpoint_every": 10},
+    "standard": {"g": [1.0, 1.5], "seeds": [0]},
+    "insd": {"n_alternatives": 1, "lambda": 1.0, "rho": 0.001, "rho_mode": "relative", "g": 1.0, "seed": 100},
+    "evaluate": {"n_trials": 16, "seed": 1},
+    "similarity": {"n_trials": 8, "seed": 2, "test_fraction": 0.5, "rho": 0.001},
+    "threads": {"train": 1},
+}
+NETS = ["std-g1-s0", "std-g1.5-s0", "ref", "alt1"]
+
+
+def snakemake(workdir, *args, check=True):
+    cmd = [*SNAKEMAKE, "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def write_config(workdir, cfg):
+    (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
+
+
+def planned_outputs(workdir):
+    """Output files of the jobs a dry run would execute."""
+    out = snakemake(workdir, "-n").stdout
+    return [f for line in re.findall(r"^\s+output: (.+)$", out, flags=re.M) for f in line.split(", ")]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    write_config(workdir, TINY)
+    snakemake(workdir)
+    return workdir
+
+
+def test_tiny_workflow_produces_every_result(tiny_run):
+    for task in TINY["tasks"]:
+        for net in NETS:
+            d = tiny_run / "results" / task / "nets" / net
+            saved = load_model(d / "model.npz")
+            assert saved.metadata["task"] == task and saved.metadata["net_id"] == net
+            log = pd.read_csv(d / "train_log.csv")
+            assert list(log.columns[:6]) == ["iteration", "loss", "task_loss", "penalty", "grad_norm", "seconds"]
+            ev = pd.read_csv(d / "eval.csv")
+            assert list(ev.columns) == ["condition", "loss", "accuracy"]
+            assert ev["condition"].iloc[0] == "in_distribution" and len(ev) > 1
+            assert not (d / "checkpoint.npz").exists()
+        alt_log = pd.read_csv(tiny_run / "results" / task / "nets" / "alt1" / "train_log.csv")
+        assert "penalty_ref" in alt_log.columns and (alt_log["penalty"] > 0).all()
+        lp = pd.read_csv(tiny_run / "results" / task / "similarity" / "linear_predictability.csv")
+        assert list(lp.columns) == ["net_a", "net_b", "space", "value"]
+        assert len(lp) == 2 * len(NETS) ** 2
+        assert (tiny_run / "logs" / task / "train_ref.log").read_text().count("iteration") > 0
+
+
+def test_second_run_has_nothing_to_do(tiny_run):
+    assert planned_outputs(tiny_run) == []
+    assert "Nothing to be done" in snakemake(tiny_run, "-n").stdout
+
+
+def test_changing_one_task_reruns_only_its_jobs(tiny_run, tmp_path):
+    workdir = tmp_path / "copy"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    cfg = yaml.safe_load((workdir / "config.yaml").read_text())
+    cfg["tasks"]["flipflop"]["params"]["T"] = 24
+    write_config(workdir, cfg)
+    outputs = planned_outputs(workdir)
+    assert outputs, "a changed task parameter must rerun that task's jobs"
+    assert all(o.startswith("results/flipflop/") for o in outputs), outputs
+    trained = {o for o in outputs if o.endswith("model.npz")}
+    assert trained == {f"results/flipflop/nets/{n}/model.npz" for n in NETS}
+
+
+@pytest.mark.parametrize("path,value,key", [
+    (("model", "n_rec"), -3, "n_rec"),
+    (("train", "lerning_rate"), 0.1, "lerning_rate"),
+    (("insd", "rho_mode"), "sometimes", "rho_mode"),
+])
+def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, path, value, key):
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg[path[0]][path[1]] = value
+    write_config(tmp_path, cfg)
+    proc = snakemake(tmp_path, "-n", check=False)
+    assert proc.returncode != 0
+    message = proc.stdout + proc.stderr
+    assert key in message and "Error" in message
+    assert not (tmp_path / "results").exists()

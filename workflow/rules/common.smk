@@ -1,0 +1,59 @@
+# Shared helpers: per-task settings, network ids, package sources as inputs.
+import copy
+from pathlib import Path
+
+SRC = Path(workflow.basedir) / "src" / "altrnn"
+TASKS = list(config["tasks"])
+
+
+wildcard_constraints:
+    task="|".join(TASKS),
+    g=r"[0-9.]+",
+    seed=r"\d+",
+    k=r"[1-9]\d*",
+
+
+def package_sources(*parts):
+    """Package files a rule depends on, so that a code change reruns what it affects."""
+    files = [SRC / "__init__.py", SRC / "io.py", SRC / "experiment.py", SRC / "runtime.py"]
+    for part in parts:
+        files += sorted((SRC / part).glob("*.py"))
+    return [str(f) for f in files]
+
+
+def task_settings(task):
+    """The task's params plus the global model/train sections with its overrides merged in."""
+    own = config["tasks"][task] or {}
+    return {
+        "params": copy.deepcopy(own.get("params") or {}),
+        "model": {**config["model"], **(own.get("model") or {})},
+        "train": {**config["train"], **(own.get("train") or {})},
+    }
+
+
+def fmt_g(g):
+    return f"{float(g):g}"
+
+
+def standard_ids():
+    return [f"std-g{fmt_g(g)}-s{s}" for g in config["standard"]["g"] for s in config["standard"]["seeds"]]
+
+
+def insd_ids():
+    return ["ref"] + [f"alt{k}" for k in range(1, config["insd"]["n_alternatives"] + 1)]
+
+
+def net_ids():
+    return standard_ids() + insd_ids()
+
+
+def net_dir(task, net_id):
+    return f"results/{task}/nets/{net_id}"
+
+
+def all_targets():
+    out = []
+    for task in TASKS:
+        out += [f"{net_dir(task, n)}/eval.csv" for n in net_ids()]
+        out.append(f"results/{task}/similarity/linear_predictability.csv")
+    return out

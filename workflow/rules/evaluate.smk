@@ -1,0 +1,21 @@
+# Evaluation of every network in and out of distribution.
+
+
+rule evaluate:
+    input:
+        model="results/{task}/nets/{net_id}/model.npz",
+        code=package_sources("model", "tasks"),
+    output:
+        "results/{task}/nets/{net_id}/eval.csv",
+    params:
+        task_params=lambda w: task_settings(w.task)["params"],
+        n_trials=config["evaluate"]["n_trials"],
+        seed=config["evaluate"]["seed"],
+    log:
+        "logs/{task}/evaluate_{net_id}.log",
+    threads: 1
+    resources:
+        runtime=10,
+        mem_mb=1000,
+    script:
+        "../scripts/evaluate.py"

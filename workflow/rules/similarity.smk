@@ -1,0 +1,20 @@
+# Comparison of all networks of a task.
+
+
+rule linear_predictability:
+    input:
+        models=lambda w: [f"{net_dir(w.task, n)}/model.npz" for n in net_ids()],
+        code=package_sources("model", "tasks", "insd", "analysis"),
+    output:
+        "results/{task}/similarity/linear_predictability.csv",
+    params:
+        task_params=lambda w: task_settings(w.task)["params"],
+        options=config["similarity"],
+    log:
+        "logs/{task}/linear_predictability.log",
+    threads: 1
+    resources:
+        runtime=20,
+        mem_mb=4000,
+    script:
+        "../scripts/linear_predictability.py"
