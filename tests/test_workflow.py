@@ -106,3 +106,11 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, path, value, k
     message = proc.stdout + proc.stderr
     assert key in message and "Error" in message
     assert not (tmp_path / "results").exists()
+
+
+def test_workflow_passes_lint_and_format_check():
+    lint = subprocess.run([*SNAKEMAKE, "--lint"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert "Lints for" not in lint.stdout + lint.stderr, lint.stdout + lint.stderr
+    fmt = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow"], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert fmt.returncode == 0, fmt.stderr

@@ -15,7 +15,12 @@ wildcard_constraints:
 
 def package_sources(*parts):
     """Package files a rule depends on, so that a code change reruns what it affects."""
-    files = [SRC / "__init__.py", SRC / "io.py", SRC / "experiment.py", SRC / "runtime.py"]
+    files = [
+        SRC / "__init__.py",
+        SRC / "io.py",
+        SRC / "experiment.py",
+        SRC / "runtime.py",
+    ]
     for part in parts:
         files += sorted((SRC / part).glob("*.py"))
     return [str(f) for f in files]
@@ -36,7 +41,11 @@ def fmt_g(g):
 
 
 def standard_ids():
-    return [f"std-g{fmt_g(g)}-s{s}" for g in config["standard"]["g"] for s in config["standard"]["seeds"]]
+    return [
+        f"std-g{fmt_g(g)}-s{s}"
+        for g in config["standard"]["g"]
+        for s in config["standard"]["seeds"]
+    ]
 
 
 def insd_ids():
@@ -49,6 +58,12 @@ def net_ids():
 
 def net_dir(task, net_id):
     return f"results/{task}/nets/{net_id}"
+
+
+def earlier_models(w):
+    """model.npz of ref, alt1..alt{k-1}: the frozen networks alt{k} is decoupled from."""
+    earlier = ["ref"] + [f"alt{i}" for i in range(1, int(w.k))]
+    return [f"{net_dir(w.task, n)}/model.npz" for n in earlier]
 
 
 def all_targets():

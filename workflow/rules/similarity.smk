@@ -7,14 +7,16 @@ rule linear_predictability:
         code=package_sources("model", "tasks", "insd", "analysis"),
     output:
         "results/{task}/similarity/linear_predictability.csv",
-    params:
-        task_params=lambda w: task_settings(w.task)["params"],
-        options=config["similarity"],
     log:
         "logs/{task}/linear_predictability.log",
+    conda:
+        "../../envs/altrnn.yaml"
     threads: 1
     resources:
         runtime=20,
         mem_mb=4000,
+    params:
+        task_params=lambda w: task_settings(w.task)["params"],
+        options=config["similarity"],
     script:
         "../scripts/linear_predictability.py"
