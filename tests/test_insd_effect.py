@@ -47,17 +47,17 @@ def test_standard_networks_predict_each_other(family):
     table, _, _ = family
     std = [f"std-g{g:g}-s{s}" for g, s in STANDARD]
     assert mean_r2(table, "full", std, std) > 0.8
-    assert mean_r2(table, "null", std, std) > 0.8
+    assert mean_r2(table, "nullspace", std, std) > 0.8
 
 
 def test_alternative_is_unpredictable_from_standard_in_null_space(family):
     table, _, _ = family
     std = [f"std-g{g:g}-s{s}" for g, s in STANDARD]
-    within = mean_r2(table, "null", std, std)
-    to_alt = mean_r2(table, "null", std, ["alt1"])
+    within = mean_r2(table, "nullspace", std, std)
+    to_alt = mean_r2(table, "nullspace", std, ["alt1"])
     print(f"null-space r2: standard->standard {within:.3f}, standard->alt1 {to_alt:.3f}")
     assert to_alt < 0.3 and to_alt < within - 0.5
-    assert mean_r2(table, "null", std, ["ref"]) > 0.8  # the reference itself is an ordinary solution
+    assert mean_r2(table, "nullspace", std, ["ref"]) > 0.8  # the reference itself is an ordinary solution
 
 
 def test_alternative_still_solves_the_task(family):

@@ -70,7 +70,8 @@ def test_tiny_workflow_produces_every_result(tiny_run):
         assert "penalty_ref" in alt_log.columns and (alt_log["penalty"] > 0).all()
         lp = pd.read_csv(tiny_run / "results" / task / "similarity" / "linear_predictability.csv")
         assert list(lp.columns) == ["net_a", "net_b", "space", "value"]
-        assert len(lp) == 2 * len(NETS) ** 2
+        assert len(lp) == 2 * len(NETS) ** 2 and lp["value"].notna().all()
+        assert set(lp["space"]) == {"full", "nullspace"}
         assert (tiny_run / "logs" / task / "train_ref.log").read_text().count("iteration") > 0
 
 

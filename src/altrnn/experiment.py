@@ -96,7 +96,8 @@ def linear_predictability_table(models: dict, task, n_trials: int, seed: int, te
     """Held-out ridge r2 of net_b's rates predicted from net_a's, on full and readout-null-space rates.
 
     Trials are split, not time steps, so the test set is unseen trials. Long table:
-    net_a (predictor), net_b (predicted), space (full | null), value.
+    net_a (predictor), net_b (predicted), space (full | nullspace), value.
+    ("nullspace", not "null": pandas would read "null" as a missing value.)
     """
     from .analysis.similarity import linear_predictability
     from .insd import null_space_projector
@@ -107,7 +108,7 @@ def linear_predictability_table(models: dict, task, n_trials: int, seed: int, te
     if n_train < 1:
         raise ValueError(f"similarity.test_fraction={test_fraction} leaves no training trials of {n_trials}")
     spaces = {"full": {k: v for k, v in rates.items()}}
-    spaces["null"] = {k: v @ null_space_projector(models[k].params.W_out.astype(np.float64))
+    spaces["nullspace"] = {k: v @ null_space_projector(models[k].params.W_out.astype(np.float64))
                       for k, v in rates.items()}
     rows = []
     for space, reps in spaces.items():

@@ -36,6 +36,11 @@ def task_settings(task):
     }
 
 
+def insd_settings(task):
+    """The global insd section with the task's overrides merged in."""
+    return {**config["insd"], **((config["tasks"][task] or {}).get("insd") or {})}
+
+
 def fmt_g(g):
     return f"{float(g):g}"
 
@@ -48,12 +53,13 @@ def standard_ids():
     ]
 
 
-def insd_ids():
-    return ["ref"] + [f"alt{k}" for k in range(1, config["insd"]["n_alternatives"] + 1)]
+def insd_ids(task):
+    n_alt = insd_settings(task)["n_alternatives"]
+    return ["ref"] + [f"alt{k}" for k in range(1, n_alt + 1)]
 
 
-def net_ids():
-    return standard_ids() + insd_ids()
+def net_ids(task):
+    return standard_ids() + insd_ids(task)
 
 
 def net_dir(task, net_id):
@@ -69,6 +75,6 @@ def earlier_models(w):
 def all_targets():
     out = []
     for task in TASKS:
-        out += [f"{net_dir(task, n)}/eval.csv" for n in net_ids()]
+        out += [f"{net_dir(task, n)}/eval.csv" for n in net_ids(task)]
         out.append(f"results/{task}/similarity/linear_predictability.csv")
     return out

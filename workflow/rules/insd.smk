@@ -18,8 +18,8 @@ rule train_ref:
         mem_mb=2000,
     params:
         settings=lambda w: task_settings(w.task),
-        g=config["insd"]["g"],
-        seed=config["insd"]["seed"],
+        g=lambda w: insd_settings(w.task)["g"],
+        seed=lambda w: insd_settings(w.task)["seed"],
         net_id="ref",
     script:
         "../scripts/train.py"
@@ -42,11 +42,11 @@ rule train_alternative:
         mem_mb=3000,
     params:
         settings=lambda w: task_settings(w.task),
-        g=config["insd"]["g"],
-        seed=lambda w: config["insd"]["seed"] + int(w.k),
+        g=lambda w: insd_settings(w.task)["g"],
+        seed=lambda w: insd_settings(w.task)["seed"] + int(w.k),
         net_id=lambda w: f"alt{w.k}",
-        lam=config["insd"]["lambda"],
-        rho=config["insd"]["rho"],
-        rho_mode=config["insd"]["rho_mode"],
+        lam=lambda w: insd_settings(w.task)["lambda"],
+        rho=lambda w: insd_settings(w.task)["rho"],
+        rho_mode=lambda w: insd_settings(w.task)["rho_mode"],
     script:
         "../scripts/train_alternative.py"

@@ -3,7 +3,7 @@
 
 rule linear_predictability:
     input:
-        models=lambda w: [f"{net_dir(w.task, n)}/model.npz" for n in net_ids()],
+        models=lambda w: [f"{net_dir(w.task, n)}/model.npz" for n in net_ids(w.task)],
         code=package_sources("model", "tasks", "insd", "analysis"),
     output:
         "results/{task}/similarity/linear_predictability.csv",
