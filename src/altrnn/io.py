@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 import zipfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +79,7 @@ class SavedModel:
 
 
 def save_model(path, params: Params, config: ModelConfig, metadata: dict):
-    meta = {"model": {k: getattr(config, k) for k in config.__dataclass_fields__}, **metadata,
+    meta = {"model": asdict(config), **metadata,
             "version": source_version()}
     write_npz(path, metadata=np.array(json.dumps(meta, sort_keys=True)), **params.as_dict())
 

@@ -43,13 +43,14 @@ def _tanh_fast_impl(v):
         p0, p1, p2, p3, p4 = (np.float32(c) for c in _P)
         q1, q2, q3, q4 = (np.float32(c) for c in _Q[1:])
         lim = np.float32(9.0)
+        one = np.float32(1.0)
 
         def impl(v):
             x = min(max(v, -lim), lim)
             s = x * x
             num = x * (p0 + s * (p1 + s * (p2 + s * (p3 + s * p4))))
             den = np.float32(1.0) + s * (q1 + s * (q2 + s * (q3 + s * q4)))
-            return num / den
+            return min(max(num / den, -one), one)  # rounding may overshoot 1 by an ulp
 
         return impl
     return lambda v: np.tanh(v)

@@ -7,7 +7,7 @@ Arrays are time-major: inputs (T, B, n_in), states and rates (T+1, B, N) with
 row 0 the initial condition, outputs (T, B, n_out) read from r[1..T].
 """
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -59,9 +59,6 @@ class Params:
 
     def arrays(self):
         return [getattr(self, name) for name in PARAM_NAMES]
-
-    def copy(self):
-        return Params(*(a.copy() for a in self.arrays()))
 
     def astype(self, dtype):
         return Params(*(np.ascontiguousarray(a, dtype=dtype) for a in self.arrays()))
@@ -152,10 +149,3 @@ def activation(x, name):
     """phi(x) in plain numpy (exact tanh), for analysis code."""
     return np.tanh(x) if name == "tanh" else np.maximum(x, 0)
 
-
-def with_dtype(cfg: ModelConfig, dtype: str) -> ModelConfig:
-    return replace(cfg, dtype=dtype)
-
-
-def config_dict(cfg: ModelConfig) -> dict:
-    return {f.name: getattr(cfg, f.name) for f in fields(cfg)}
