@@ -10,6 +10,7 @@ def configure(threads: int, log_file=None):
     """Use `threads` threads in numba and every BLAS; log to `log_file` and stderr."""
     global _limits
     import numba
+    import scipy.linalg.cython_blas  # noqa: F401  load the BLAS numba uses, so the limit reaches it
     from threadpoolctl import threadpool_limits
 
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
