@@ -88,7 +88,7 @@ def median_ms(values):
 
 def time_config(N, B, T, dtype, args):
     """Medians (ms) of the parts of a training iteration and of the two rooflines."""
-    from altrnn.model import ModelConfig, init_params, recurrent_noise
+    from altrnn.model import ModelConfig, Workspace, init_params, recurrent_noise
     from altrnn.model.kernels import matmul
     from altrnn.tasks import make_task
     from altrnn.train.adam import Adam, clip_by_global_norm
@@ -100,14 +100,16 @@ def time_config(N, B, T, dtype, args):
     cfg = ModelConfig(task.n_in, N, task.n_out, dtype=dtype)
     params = init_params(cfg, 0.9, rng)
     opt = Adam(params, 1e-3)
+    workspace = Workspace()  # as the trainer does: buffers reused across iterations
 
     def iteration():
         t0 = clock()
         batch = task.batch(B, rng)
         t1 = clock()
-        noise = recurrent_noise(cfg, (T, B, N), rng)
+        noise = recurrent_noise(cfg, (T, B, N), rng, workspace)
         t2 = clock()
-        _, grads, _ = loss_and_grad(params, cfg, batch.inputs, batch.targets, batch.mask, noise)
+        _, grads, _ = loss_and_grad(params, cfg, batch.inputs, batch.targets, batch.mask, noise,
+                                    workspace=workspace)
         t3 = clock()
         clip_by_global_norm(grads, 1.0)
         opt.step(params, grads)

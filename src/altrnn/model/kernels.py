@@ -6,11 +6,11 @@ with numpy, which calls the same BLAS.
 
 Update, with rows as trials (B x N blocks):
 
-    x[t+1] = (1 - a) x[t] + a (r[t] @ W.T + d[t] + b) + s eta[t],   r = phi(x)
+    x[t+1] = (1 - a) x[t] + a (r[t] @ W.T + u[t] @ W_in.T + b) + s eta[t],   r = phi(x)
 
-where d[t] = u[t] @ W_in.T is the input drive (one matrix product, precomputed),
-eta the standard-normal noise and s = sqrt(2a) sigma_rec. The elementwise work
-is fused into one pass per step.
+with eta the standard-normal noise and s = sqrt(2a) sigma_rec. Per step, the
+one large product (r[t] @ W.T) goes to BLAS; everything else, including the
+products with the few input and output channels, is fused into the loops.
 """
 
 import numpy as np
@@ -57,14 +57,17 @@ def _tanh_fast_impl(v):
 
 
 @njit(cache=True, error_model="numpy")
-def forward_loop(W_T, b, drive, noise, noise_scale, alpha, act, x, r):
+def forward_loop(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r):
     """Run the recurrence in place.
 
-    W_T (N, N) is the transposed recurrent matrix, drive and noise (T, B, N)
-    (noise may have T = 0: no noise), x and r (T+1, B, N) hold the states and
-    rates; x[0], r[0] are the initial condition and are read, not written.
+    W_T (N, N) and W_in_T (n_in, N) are the transposed recurrent and input
+    matrices, u (T, B, n_in) the inputs, noise (T, B, N) or empty (T = 0) for
+    none; x and r (T+1, B, N) hold states and rates, x[0], r[0] being the
+    initial condition (read, not written). The input drive is summed in the
+    same pass as the update: with few inputs that beats a separate product.
     """
-    T, B, N = drive.shape
+    T, B, n_in = u.shape
+    N = W_T.shape[0]
     noisy = noise.shape[0] > 0
     s = x.dtype.type(noise_scale)
     h = np.empty((B, N), dtype=x.dtype)
@@ -73,10 +76,17 @@ def forward_loop(W_T, b, drive, noise, noise_scale, alpha, act, x, r):
     keep = x.dtype.type(1.0) - a
     for t in range(T):
         np.dot(r[t], W_T, h)
-        xt, xn, rn, dt = x[t], x[t + 1], r[t + 1], drive[t]
+        xt, xn, rn, ut = x[t], x[t + 1], r[t + 1], u[t]
         for i in range(B):
+            row = xn[i]
             for j in range(N):
-                xn[i, j] = keep * xt[i, j] + a * (h[i, j] + dt[i, j] + b[j])
+                row[j] = h[i, j] + b[j]
+            for k in range(n_in):
+                uk = ut[i, k]
+                for j in range(N):
+                    row[j] += uk * W_in_T[k, j]
+            for j in range(N):
+                row[j] = keep * xt[i, j] + a * row[j]
         if noisy:
             et = noise[t]
             for i in range(B):
@@ -94,31 +104,42 @@ def forward_loop(W_T, b, drive, noise, noise_scale, alpha, act, x, r):
 
 
 @njit(cache=True, error_model="numpy")
-def backward_loop(W, x, r, dr, alpha, act, delta):
+def backward_loop(W, W_out, x, r, u, dy, dr, alpha, act, delta, dW_in_T, dW_out):
     """Backpropagate through time in place.
 
-    dr (T, B, N) is the direct loss gradient with respect to r[1..T]. Writes
-    delta[t-1] = dL/dx[t] for t = 1..T, from which the caller forms the weight
-    gradients with one matrix product each.
+    dy (T, B, n_out) is dL/dy, dr (T, B, N) a direct dL/dr[1..T] or empty
+    (T = 0). Writes delta[t-1] = dL/dx[t] for t = 1..T, and accumulates the
+    gradients of the small matrices (dW_in_T (n_in, N), dW_out (n_out, N)) in
+    the same pass; the caller forms dW from delta with one matrix product.
     """
-    T, B, N = dr.shape
+    T, B, n_out = dy.shape
+    N = W.shape[0]
+    n_in = u.shape[2]
+    direct = dr.shape[0] > 0
     g = np.empty((B, N), dtype=x.dtype)
     zero = x.dtype.type(0.0)
     one = x.dtype.type(1.0)
     a = x.dtype.type(alpha)
     keep = one - a
     for t in range(T, 0, -1):
-        gt = dr[t - 1]
         if t < T:
             np.dot(delta[t], W, g)  # dL/dr[t] through x[t+1], before the factor a
             for i in range(B):
                 for j in range(N):
-                    g[i, j] = gt[i, j] + a * g[i, j]
+                    g[i, j] *= a
         else:
-            g[:, :] = gt
+            g[:, :] = zero
+        if direct:
+            g += dr[t - 1]
+        rt, dyt = r[t], dy[t - 1]
+        for i in range(B):
+            for o in range(n_out):
+                c = dyt[i, o]
+                for j in range(N):
+                    g[i, j] += c * W_out[o, j]
+                    dW_out[o, j] += c * rt[i, j]
         d = delta[t - 1]
         if act == TANH:
-            rt = r[t]
             for i in range(B):
                 for j in range(N):
                     d[i, j] = g[i, j] * (one - rt[i, j] * rt[i, j])
@@ -132,6 +153,12 @@ def backward_loop(W, x, r, dr, alpha, act, delta):
             for i in range(B):
                 for j in range(N):
                     d[i, j] += keep * dn[i, j]
+        ut = u[t - 1]
+        for i in range(B):
+            for k in range(n_in):
+                c = a * ut[i, k]
+                for j in range(N):
+                    dW_in_T[k, j] += c * d[i, j]
     return delta
 
 

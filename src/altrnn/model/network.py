@@ -92,56 +92,78 @@ class Trajectory:
     y: np.ndarray  # (T, B, n_out) outputs
 
 
-def recurrent_noise(cfg: ModelConfig, shape, rng: np.random.Generator | None):
+class Workspace:
+    """Arrays reused from one training iteration to the next.
+
+    Fresh arrays of tens of MB per iteration cost page faults and zeroing;
+    the trainer passes one Workspace to every call instead. Arrays handed out
+    are overwritten by the next call that asks for the same name, so only
+    code that is done with an iteration's results before the next one may
+    use it.
+    """
+
+    def __init__(self):
+        self._arrays = {}
+
+    def get(self, name, shape, dtype):
+        a = self._arrays.get(name)
+        if a is None or a.shape != tuple(shape) or a.dtype != dtype:
+            a = self._arrays[name] = np.empty(shape, dtype=dtype)
+        return a
+
+
+def _empty(workspace, name, shape, dtype):
+    return np.empty(shape, dtype=dtype) if workspace is None else workspace.get(name, shape, dtype)
+
+
+def recurrent_noise(cfg: ModelConfig, shape, rng: np.random.Generator | None, workspace=None):
     """Standard-normal recurrent noise eta of shape (T, B, N), or None when sigma_rec is 0 or rng is None."""
     if cfg.sigma_rec == 0 or rng is None:
         return None
-    return rng.standard_normal(shape, dtype=cfg.np_dtype)
+    return rng.standard_normal(dtype=cfg.np_dtype, out=_empty(workspace, "noise", shape, cfg.np_dtype))
 
 
-def forward(params: Params, cfg: ModelConfig, inputs, noise=None, x0=None) -> Trajectory:
+def forward(params: Params, cfg: ModelConfig, inputs, noise=None, x0=None, workspace=None) -> Trajectory:
     """Run the network on inputs (T, B, n_in); noise (T, B, N) is eta, unscaled."""
     dt = cfg.np_dtype
     T, B, _ = inputs.shape
     N = cfg.n_rec
     u = np.ascontiguousarray(inputs, dtype=dt)
-    drive = matmul(u.reshape(T * B, -1), params.W_in.T).reshape(T, B, N)
     if noise is None:
         noise = np.empty((0, B, N), dtype=dt)
-    x = np.empty((T + 1, B, N), dtype=dt)
-    r = np.empty((T + 1, B, N), dtype=dt)
+    x = _empty(workspace, "x", (T + 1, B, N), dt)
+    r = _empty(workspace, "r", (T + 1, B, N), dt)
     x[0] = 0 if x0 is None else x0
     r[0] = activation(x[0], cfg.activation)
     noise_scale = np.sqrt(2 * cfg.alpha) * cfg.sigma_rec
-    kernels.forward_loop(np.ascontiguousarray(params.W.T), params.b, drive, np.asarray(noise, dtype=dt),
-                         noise_scale, cfg.alpha, kernels.ACTIVATIONS[cfg.activation], x, r)
+    kernels.forward_loop(np.ascontiguousarray(params.W.T), np.ascontiguousarray(params.W_in.T), params.b, u,
+                         np.asarray(noise, dtype=dt), noise_scale, cfg.alpha, kernels.ACTIVATIONS[cfg.activation],
+                         x, r)
     y = matmul(r[1:].reshape(T * B, N), params.W_out.T)
     y += params.b_out
     return Trajectory(x=x, r=r, y=y.reshape(T, B, -1))
 
 
-def backward(params: Params, cfg: ModelConfig, inputs, traj: Trajectory, dy, dr=None) -> Params:
+def backward(params: Params, cfg: ModelConfig, inputs, traj: Trajectory, dy, dr=None, workspace=None) -> Params:
     """Exact gradients of a loss given dL/dy (T, B, n_out) and a direct dL/dr[1..T] (T, B, N)."""
     dt = cfg.np_dtype
     T, B, _ = inputs.shape
     N = cfg.n_rec
     dy = np.ascontiguousarray(dy, dtype=dt)
-    dy2 = dy.reshape(T * B, -1)
-    r_flat = traj.r[1:].reshape(T * B, N)
-    drates = matmul(dy2, params.W_out).reshape(T, B, N)
-    if dr is not None:
-        drates += dr
-    delta = np.empty((T, B, N), dtype=dt)
-    kernels.backward_loop(params.W, traj.x, traj.r, drates, cfg.alpha, kernels.ACTIVATIONS[cfg.activation], delta)
-    a = dt.type(cfg.alpha)
+    dr = np.empty((0, B, N), dtype=dt) if dr is None else np.ascontiguousarray(dr, dtype=dt)
+    u = np.ascontiguousarray(inputs, dtype=dt)
+    delta = _empty(workspace, "delta", (T, B, N), dt)
+    dW_in_T = np.zeros((u.shape[2], N), dtype=dt)
+    dW_out = np.zeros_like(params.W_out)
+    kernels.backward_loop(params.W, params.W_out, traj.x, traj.r, u, dy, dr, cfg.alpha,
+                          kernels.ACTIVATIONS[cfg.activation], delta, dW_in_T, dW_out)
     d2 = delta.reshape(T * B, N)
-    u = np.ascontiguousarray(inputs, dtype=dt).reshape(T * B, -1)
     return Params(
-        W_in=a * matmul(d2.T, u),
-        W=a * matmul(d2.T, traj.r[:-1].reshape(T * B, N)),
-        b=a * d2.sum(axis=0),
-        W_out=matmul(dy2.T, r_flat),
-        b_out=dy2.sum(axis=0),
+        W_in=dW_in_T.T.copy(),
+        W=dt.type(cfg.alpha) * matmul(d2.T, traj.r[:-1].reshape(T * B, N)),
+        b=dt.type(cfg.alpha) * d2.sum(axis=0),
+        W_out=dW_out,
+        b_out=dy.reshape(T * B, -1).sum(axis=0),
     )
 
 

@@ -26,9 +26,10 @@ class LossTerms:
     penalty_terms: dict = field(default_factory=dict)
 
 
-def loss_and_grad(params: Params, cfg, inputs, targets, mask, noise=None, rate_l2=0.0, weight_l2=0.0, penalty=None):
-    """Return (LossTerms, gradient Params, Trajectory) for one batch."""
-    traj = forward(params, cfg, inputs, noise)
+def loss_and_grad(params: Params, cfg, inputs, targets, mask, noise=None, rate_l2=0.0, weight_l2=0.0, penalty=None,
+                  workspace=None):
+    """Return (LossTerms, gradient Params, Trajectory) for one batch (see model.Workspace for `workspace`)."""
+    traj = forward(params, cfg, inputs, noise, workspace=workspace)
     dt = cfg.np_dtype
     n_masked = float(mask.sum())
     if n_masked == 0:
@@ -49,7 +50,7 @@ def loss_and_grad(params: Params, cfg, inputs, targets, mask, noise=None, rate_l
         terms.penalty, terms.penalty_terms = value, parts
         dr = dr_pen if dr is None else dr + dr_pen
 
-    grads = backward(params, cfg, inputs, traj, dy.astype(dt, copy=False), dr)
+    grads = backward(params, cfg, inputs, traj, dy.astype(dt, copy=False), dr, workspace=workspace)
     if dW_out_extra is not None:
         grads.W_out += dW_out_extra
     if weight_l2:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import read_npz, write_npz, ResultFileError
-from ..model import ModelConfig, Params, init_params, recurrent_noise
+from ..model import ModelConfig, Params, Workspace, init_params, recurrent_noise
 from .adam import Adam, clip_by_global_norm
 from .objective import loss_and_grad
 
@@ -81,14 +81,15 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
 
     t0 = time.perf_counter() - elapsed
     window, converged, done = [], False, start
+    workspace = Workspace()
     for it in range(start, train_cfg.max_iters):
         rng = batch_rng(seed, it)
         batch = task.batch(train_cfg.batch_size, rng)
         T, B, _ = batch.inputs.shape
-        noise = recurrent_noise(model_cfg, (T, B, model_cfg.n_rec), rng)
+        noise = recurrent_noise(model_cfg, (T, B, model_cfg.n_rec), rng, workspace)
         penalty = penalty_factory(batch.inputs) if penalty_factory else None
         terms, grads, _ = loss_and_grad(params, model_cfg, batch.inputs, batch.targets, batch.mask, noise,
-                                        train_cfg.rate_l2, train_cfg.weight_l2, penalty)
+                                        train_cfg.rate_l2, train_cfg.weight_l2, penalty, workspace)
         norm = clip_by_global_norm(grads, train_cfg.grad_clip)
         if not (np.isfinite(terms.total) and np.isfinite(norm)):
             if checkpoint is not None and os.path.exists(checkpoint):
