@@ -107,9 +107,10 @@ def linear_predictability_table(models: dict, task, n_trials: int, seed: int, te
     n_train = n_trials - n_test
     if n_train < 1:
         raise ValueError(f"similarity.test_fraction={test_fraction} leaves no training trials of {n_trials}")
-    spaces = {"full": {k: v for k, v in rates.items()}}
-    spaces["nullspace"] = {k: v @ null_space_projector(models[k].params.W_out.astype(np.float64))
-                      for k, v in rates.items()}
+    spaces = {
+        "full": rates,
+        "nullspace": {k: v @ null_space_projector(models[k].params.W_out) for k, v in rates.items()},
+    }
     rows = []
     for space, reps in spaces.items():
         split = {k: (v[:, :n_train].reshape(-1, v.shape[2]), v[:, n_train:].reshape(-1, v.shape[2]))
