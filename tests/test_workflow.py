@@ -1,9 +1,12 @@
 """Real Snakemake runs of a tiny config: outputs, nothing to redo, targeted reruns, config errors."""
 
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -115,3 +118,36 @@ def test_workflow_passes_lint_and_format_check():
     fmt = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow"], cwd=REPO,
                          capture_output=True, text=True, timeout=120)
     assert fmt.returncode == 0, fmt.stderr
+
+
+def test_sigkill_during_training_then_rerun_resumes_to_the_same_weights(tmp_path):
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg["tasks"] = {"flipflop": {"params": {"T": 60}}}
+    cfg["model"]["n_rec"] = 32
+    cfg["train"].update(max_iters=2000, checkpoint_every=200)
+    cfg["standard"] = {"g": [1.0], "seeds": [0]}
+    cfg["insd"]["n_alternatives"] = 0
+    killed, straight = tmp_path / "killed", tmp_path / "straight"
+    for d in (killed, straight):
+        d.mkdir()
+        write_config(d, cfg)
+    cmd = [*SNAKEMAKE, "-d", str(killed), "--configfile", str(killed / "config.yaml"), "--cores", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    nets = killed / "results" / "flipflop" / "nets"
+    deadline = time.time() + 300
+    while not list(nets.glob("*/checkpoint.npz")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert proc.poll() is None, "the workflow finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert list(nets.glob("*/checkpoint.npz")), "the kill must leave a half-trained network behind"
+
+    snakemake(killed, "--unlock")
+    snakemake(killed)
+    snakemake(straight)
+    logs = "".join(p.read_text() for p in (killed / "logs" / "flipflop").glob("train_*.log"))
+    assert "resuming from checkpoint" in logs
+    for net in ("std-g1-s0", "ref"):
+        a = load_model(killed / "results/flipflop/nets" / net / "model.npz").params
+        b = load_model(straight / "results/flipflop/nets" / net / "model.npz").params
+        assert all(x.tobytes() == y.tobytes() for x, y in zip(a.arrays(), b.arrays())), net
