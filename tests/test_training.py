@@ -45,7 +45,7 @@ def crash_at(n):
     """A penalty factory that raises at the n-th iteration (and otherwise adds no penalty)."""
     calls = []
 
-    def factory(inputs):
+    def factory(inputs, iteration):
         calls.append(1)
         if len(calls) == n:
             raise Interrupt
@@ -111,3 +111,16 @@ def test_evaluation_table_covers_every_condition():
     assert list(table.columns) == ["condition", "loss", "accuracy"]
     assert list(table["condition"]) == ["in_distribution", *task.ood_variants()]
     assert table["loss"].notna().all() and table["accuracy"].between(0, 1).all()
+
+
+def test_insd_penalty_weight_ramps_up_over_the_warmup():
+    task, cfg, tc = small()
+    ref = train(task, cfg, tc, g=1.0, seed=0).params
+    from altrnn.io import SavedModel
+
+    factory = experiment.insd_penalty_factory({"ref": SavedModel(ref, cfg, {})}, lam=2.0, rho=1e-3,
+                                              rho_mode="relative", warmup=4)
+    inputs = task.batch(4, np.random.default_rng(0)).inputs
+    assert [factory(inputs, it).lam for it in range(6)] == [0.5, 1.0, 1.5, 2.0, 2.0, 2.0]
+    no_warmup = experiment.insd_penalty_factory({"ref": SavedModel(ref, cfg, {})}, 2.0, 1e-3, "relative")
+    assert no_warmup(inputs, 0).lam == 2.0

@@ -68,19 +68,23 @@ def evaluate_and_save(model_path, task, n_trials, seed, out_csv):
     write_csv(table, out_csv)
 
 
-def insd_penalty_factory(earlier: dict, lam: float, rho: float, rho_mode: str):
+def insd_penalty_factory(earlier: dict, lam: float, rho: float, rho_mode: str, warmup: int = 0):
     """For each batch, run the frozen earlier networks (noise-free) on its inputs and penalise predictability.
 
-    earlier: net_id -> SavedModel. Returns penalty_factory(inputs) for train().
+    earlier: net_id -> SavedModel. The weight rises linearly from 0 to lam over
+    the first `warmup` iterations (0: full weight from the start), which lets
+    a network find the task before the penalty pushes it away from the earlier
+    solutions. Returns penalty_factory(inputs, iteration) for train().
     """
     from .insd import INSDPenalty, null_space_rates
 
-    def factory(inputs):
+    def factory(inputs, iteration):
         targets = {}
         for name, net in earlier.items():
             r = forward(net.params, net.config, inputs).r[1:]
             targets[name] = null_space_rates(r, net.params.W_out)
-        return INSDPenalty(targets, lam=lam, rho=rho, rho_mode=rho_mode)
+        weight = lam * min(1.0, (iteration + 1) / warmup) if warmup else lam
+        return INSDPenalty(targets, lam=weight, rho=rho, rho_mode=rho_mode)
 
     return factory
 

@@ -48,5 +48,6 @@ rule train_alternative:
         lam=lambda w: insd_settings(w.task)["lambda"],
         rho=lambda w: insd_settings(w.task)["rho"],
         rho_mode=lambda w: insd_settings(w.task)["rho_mode"],
+        warmup=lambda w: insd_settings(w.task).get("warmup", 0),
     script:
         "../scripts/train_alternative.py"

@@ -11,8 +11,8 @@ runtime.configure(snakemake.threads, snakemake.log[0])
 def main(p, out):
     task, model_cfg, train_cfg = experiment.build(snakemake.wildcards.task, p.settings)
     earlier = {Path(f).parent.name: load_model(f) for f in snakemake.input.earlier}
-    factory = experiment.insd_penalty_factory(earlier, p.lam, p.rho, p.rho_mode)
-    insd = {"lambda": p.lam, "rho": p.rho, "rho_mode": p.rho_mode, "earlier": list(earlier)}
+    factory = experiment.insd_penalty_factory(earlier, p.lam, p.rho, p.rho_mode, p.warmup)
+    insd = {"lambda": p.lam, "rho": p.rho, "rho_mode": p.rho_mode, "warmup": p.warmup, "earlier": list(earlier)}
     experiment.train_and_save(task, model_cfg, train_cfg, p.g, p.seed, p.net_id, out.model, out.log,
                               penalty_factory=factory, extra_metadata={"insd": insd})
 

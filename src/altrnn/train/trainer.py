@@ -67,7 +67,7 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
           checkpoint=None, penalty_factory=None, init=None) -> TrainResult:
     """Train one network on `task` from a seeded random init (or `init`).
 
-    penalty_factory(inputs) -> penalty callable for that batch (see objective.loss_and_grad).
+    penalty_factory(inputs, iteration) -> penalty callable for that batch (see objective.loss_and_grad).
     checkpoint: path of a checkpoint file to resume from and write to; removed on success.
     """
     params = init if init is not None else init_params(model_cfg, g, np.random.default_rng([seed, 0]))
@@ -87,7 +87,7 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
         batch = task.batch(train_cfg.batch_size, rng)
         T, B, _ = batch.inputs.shape
         noise = recurrent_noise(model_cfg, (T, B, model_cfg.n_rec), rng, workspace)
-        penalty = penalty_factory(batch.inputs) if penalty_factory else None
+        penalty = penalty_factory(batch.inputs, it) if penalty_factory else None
         terms, grads, _ = loss_and_grad(params, model_cfg, batch.inputs, batch.targets, batch.mask, noise,
                                         train_cfg.rate_l2, train_cfg.weight_l2, penalty, workspace)
         norm = clip_by_global_norm(grads, train_cfg.grad_clip)
