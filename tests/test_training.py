@@ -124,3 +124,12 @@ def test_insd_penalty_weight_ramps_up_over_the_warmup():
     assert [factory(inputs, it).lam for it in range(6)] == [0.5, 1.0, 1.5, 2.0, 2.0, 2.0]
     no_warmup = experiment.insd_penalty_factory({"ref": SavedModel(ref, cfg, {})}, 2.0, 1e-3, "relative")
     assert no_warmup(inputs, 0).lam == 2.0
+
+
+def test_checkpoint_of_another_identity_is_ignored(tmp_path):
+    task, cfg, tc = small()
+    ckpt = tmp_path / "checkpoint.npz"
+    with pytest.raises(Interrupt):
+        train(task, cfg, tc, g=1.0, seed=0, checkpoint=ckpt, penalty_factory=crash_at(25), identity={"lambda": 1})
+    other = train(task, cfg, tc, g=1.0, seed=0, checkpoint=ckpt, identity={"lambda": 2})
+    assert other.log["iteration"].iloc[0] == tc.log_every  # started over, not resumed at 20

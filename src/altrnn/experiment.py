@@ -34,7 +34,7 @@ def train_and_save(task, model_cfg, train_cfg, g, seed, net_id, model_path, log_
     log.info("training %s on %s: N=%d, %s, g=%g, seed=%d", net_id, task.name, model_cfg.n_rec,
              model_cfg.activation, g, seed)
     result = train(task, model_cfg, train_cfg, g=g, seed=seed, checkpoint=checkpoint,
-                   penalty_factory=penalty_factory)
+                   penalty_factory=penalty_factory, identity=extra_metadata)
     if not result.converged and train_cfg.loss_target is not None:
         log.warning("%s did not reach loss target %g in %d iterations (final task loss %.4g)", net_id,
                     train_cfg.loss_target, result.iterations, result.log["task_loss"].iloc[-1])

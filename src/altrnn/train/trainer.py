@@ -64,17 +64,20 @@ def batch_rng(seed: int, iteration: int) -> np.random.Generator:
 
 
 def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: int,
-          checkpoint=None, penalty_factory=None, init=None) -> TrainResult:
+          checkpoint=None, penalty_factory=None, init=None, identity=None) -> TrainResult:
     """Train one network on `task` from a seeded random init (or `init`).
 
     penalty_factory(inputs, iteration) -> penalty callable for that batch (see objective.loss_and_grad).
     checkpoint: path of a checkpoint file to resume from and write to; removed on success.
+    identity: anything else that defines the run (e.g. the penalty's settings and the earlier
+    networks); a checkpoint is resumed only if it was made with the same settings and identity.
     """
     params = init if init is not None else init_params(model_cfg, g, np.random.default_rng([seed, 0]))
     params = params.astype(model_cfg.np_dtype)
     opt = Adam(params, lr=train_cfg.lr)
     fingerprint = json.dumps({"task": task.name, "task_params": task.params, "model": asdict(model_cfg),
-                              "train": asdict(train_cfg), "g": g, "seed": seed}, sort_keys=True, default=str)
+                              "train": asdict(train_cfg), "g": g, "seed": seed, "identity": identity},
+                             sort_keys=True, default=str)
     rows, start, elapsed = [], 0, 0.0
     if checkpoint is not None and os.path.exists(checkpoint):
         start, rows, elapsed = _resume(checkpoint, fingerprint, params, opt)
