@@ -25,6 +25,8 @@ M x N x N products per earlier network (centre(R)^T Y_i and Y_i U_i^T P).
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
+from ..model.kernels import matmul  # the large (M-row) products use the trainer's one BLAS
+
 RHO_MODES = ("absolute", "relative")
 
 __all__ = [
@@ -82,7 +84,7 @@ def null_space_rates(rates, W_out) -> np.ndarray:
     P = null_space_projector(W_out)
     if P.shape[0] != R.shape[1]:
         raise ValueError(f"rates have {R.shape[1]} units but W_out has {P.shape[0]} columns")
-    return (R - R.mean(axis=0)) @ P
+    return matmul(R - R.mean(axis=0), P)
 
 
 def _check_xy(X, Y):
@@ -149,7 +151,7 @@ class INSDPenalty:
         if not earlier:
             raise ValueError("INSDPenalty needs at least one earlier network")
         _check_rho(rho, rho_mode)
-        self.earlier = {name: np.asarray(Y, dtype=np.float64) for name, Y in earlier.items()}
+        self.earlier = {name: np.ascontiguousarray(Y, dtype=np.float64) for name, Y in earlier.items()}
         for name, Y in self.earlier.items():
             if Y.ndim != 2:
                 raise ValueError(f"earlier rates {name!r} must be (M, N), got shape {Y.shape}")
@@ -167,7 +169,7 @@ class INSDPenalty:
         if P.shape[0] != R.shape[1]:
             raise ValueError(f"rates have {R.shape[1]} units but W_out has {P.shape[0]} columns")
         Rc = R - R.mean(axis=0)
-        gram = Rc.T @ Rc
+        gram = matmul(Rc.T, Rc)
         factor = _RidgeFactor(P @ gram @ P, self.rho, self.rho_mode)  # X = Rc P is never formed
 
         # dvalue/dX = G = sum_i Y_i U_i^T + X K; accumulate G P and H = Rc^T G piecewise
@@ -178,13 +180,13 @@ class INSDPenalty:
         for name, Y in self.earlier.items():
             if Y.shape[0] != Rc.shape[0]:
                 raise ValueError(f"earlier rates {name!r} have {Y.shape[0]} rows, the new network {Rc.shape[0]}")
-            D = Rc.T @ Y
+            D = matmul(Rc.T, Y)
             S, U, K_i = factor.value(P @ D, float(np.vdot(Y, Y)), with_grad=True)
             parts[name] = self.lam * S
-            GP += Y @ (self.lam * U.T @ P)
+            GP += matmul(Y, self.lam * U.T @ P)
             H += self.lam * D @ U.T
             K += self.lam * K_i
-        GP += Rc @ (P @ K @ P)
+        GP += matmul(Rc, P @ K @ P)
         H += gram @ P @ K
 
         dR = GP - GP.mean(axis=0)
