@@ -151,3 +151,17 @@ def test_sigkill_during_training_then_rerun_resumes_to_the_same_weights(tmp_path
         a = load_model(killed / "results/flipflop/nets" / net / "model.npz").params
         b = load_model(straight / "results/flipflop/nets" / net / "model.npz").params
         assert all(x.tobytes() == y.tobytes() for x, y in zip(a.arrays(), b.arrays())), net
+
+
+def test_diverging_task_fails_clearly_while_the_others_finish(tmp_path):
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg["tasks"]["flipflop"]["model"] = {"activation": "relu"}
+    cfg["tasks"]["flipflop"]["train"] = {"lr": 50.0, "grad_clip": 0.0, "max_iters": 200}
+    cfg["standard"]["g"] = [3.0]
+    cfg["insd"]["n_alternatives"] = 0
+    write_config(tmp_path, cfg)
+    proc = snakemake(tmp_path, "--keep-going", check=False)
+    assert proc.returncode != 0
+    assert "TrainingDiverged: training diverged at iteration" in proc.stdout + proc.stderr
+    assert not list((tmp_path / "results" / "flipflop").rglob("*.npz"))  # no model, no checkpoint
+    assert (tmp_path / "results" / "integration" / "similarity" / "linear_predictability.csv").exists()

@@ -7,7 +7,11 @@ _limits = None  # keeps the BLAS thread limit alive for the life of the process
 
 
 def configure(threads: int, log_file=None):
-    """Use `threads` threads in numba and every BLAS; log to `log_file` and stderr."""
+    """Use `threads` threads in numba and every BLAS; log to `log_file` (else stderr).
+
+    Progress goes to the job's log file only, so that parallel jobs do not
+    flood the console; failures are printed to stderr as well (see run).
+    """
     global _limits
     import numba
     import scipy.linalg.cython_blas  # noqa: F401  load the BLAS numba uses, so the limit reaches it
@@ -15,9 +19,7 @@ def configure(threads: int, log_file=None):
 
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     _limits = threadpool_limits(limits=int(threads))
-    handlers = [logging.StreamHandler(sys.stderr)]
-    if log_file:
-        handlers.append(logging.FileHandler(log_file, mode="w"))
+    handlers = [logging.FileHandler(log_file, mode="w") if log_file else logging.StreamHandler(sys.stderr)]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s",
                         handlers=handlers, force=True)
 
@@ -30,5 +32,7 @@ def run(main, *args):
     try:
         main(*args)
     except (TrainingDiverged, ResultFileError, ValueError) as exc:
-        logging.getLogger("altrnn").error("%s: %s", type(exc).__name__, exc)
+        message = f"{type(exc).__name__}: {exc}"
+        logging.getLogger("altrnn").error(message)
+        print(message, file=sys.stderr)
         sys.exit(1)
