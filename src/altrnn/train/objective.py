@@ -8,8 +8,6 @@ returning its value, dL/dr[1..T] and dL/dW_out; it enters BPTT exactly.
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from ..model import Params, backward, forward
 from ..model.kernels import sum_squares
 
