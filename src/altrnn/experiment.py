@@ -11,7 +11,7 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
-from .io import SavedModel, save_model, write_csv
+from .io import SavedModel, load_model, save_model, write_csv
 from .model import ModelConfig, forward, recurrent_noise
 from .tasks import make_task, masked_mse
 from .train import TrainConfig, train
@@ -61,8 +61,6 @@ def evaluate(saved: SavedModel, task, n_trials: int, seed: int) -> pd.DataFrame:
 
 
 def evaluate_and_save(model_path, task, n_trials, seed, out_csv):
-    from .io import load_model
-
     table = evaluate(load_model(model_path), task, n_trials, seed)
     log.info("evaluation of %s:\n%s", model_path, table.to_string(index=False))
     write_csv(table, out_csv)

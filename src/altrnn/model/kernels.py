@@ -1,8 +1,8 @@
 """Numba kernels of the leaky RNN: the time loops of the forward pass and of BPTT.
 
-Only the sequential part lives here. Work that is one large matrix product over
-all time steps (input drive, readout, weight gradients) is done by the caller
-with numpy, which calls the same BLAS.
+Only the sequential part lives here. The caller does the two products that
+span all time steps (readout, recurrent weight gradient) with `matmul` below,
+through the same BLAS.
 
 Update, with rows as trials (B x N blocks):
 

@@ -55,6 +55,6 @@ def loss_and_grad(params: Params, cfg, inputs, targets, mask, noise=None, rate_l
         for name in REGULARISED:
             w = getattr(params, name)
             terms.weight += weight_l2 * sum_squares(w) / w.size
-            getattr(grads, name).__iadd__(w * dt.type(2.0 * weight_l2 / w.size))
+            getattr(grads, name)[...] += w * dt.type(2.0 * weight_l2 / w.size)
     terms.total = task + terms.rate + terms.weight + terms.penalty
     return terms, grads, traj

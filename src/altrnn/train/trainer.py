@@ -95,8 +95,7 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
                                         train_cfg.rate_l2, train_cfg.weight_l2, penalty, workspace)
         norm = clip_by_global_norm(grads, train_cfg.grad_clip)
         if not (np.isfinite(terms.total) and np.isfinite(norm)):
-            if checkpoint is not None and os.path.exists(checkpoint):
-                os.remove(checkpoint)  # resuming would only diverge again
+            _discard(checkpoint)  # resuming would only diverge again
             raise TrainingDiverged(
                 f"training diverged at iteration {it}: loss={terms.total}, gradient norm={norm}. "
                 "Lower train.lr, lower the init scale g, or enable train.grad_clip."
@@ -118,10 +117,14 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
         if converged:
             log.info("loss target %g reached at iteration %d", train_cfg.loss_target, it + 1)
             break
-    if checkpoint is not None and os.path.exists(checkpoint):
-        os.remove(checkpoint)
+    _discard(checkpoint)
     return TrainResult(params=params, log=pd.DataFrame(rows, columns=_columns(rows)), converged=converged,
                        iterations=done)
+
+
+def _discard(checkpoint):
+    if checkpoint is not None and os.path.exists(checkpoint):
+        os.remove(checkpoint)
 
 
 def _columns(rows):
