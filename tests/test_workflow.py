@@ -112,6 +112,18 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, path, value, k
     assert not (tmp_path / "results").exists()
 
 
+def test_task_entries_name_their_generator(tmp_path):
+    """An entry with its own name runs the generator its `task:` key names; an unknown one is a clear error."""
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg["tasks"]["flipflop_relu"] = {"task": "flipflop", "model": {"activation": "relu"}}
+    write_config(tmp_path, cfg)
+    assert "results/flipflop_relu/nets/alt1/model.npz" in planned_outputs(tmp_path)
+    cfg["tasks"]["flopflip"] = {"params": {"T": 20}}
+    write_config(tmp_path, cfg)
+    proc = snakemake(tmp_path, "-n", check=False)
+    assert proc.returncode != 0 and "tasks.flopflip: unknown task 'flopflip'" in proc.stdout + proc.stderr
+
+
 def test_workflow_passes_lint_and_format_check():
     lint = subprocess.run([*SNAKEMAKE, "--lint"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert "Lints for" not in lint.stdout + lint.stderr, lint.stdout + lint.stderr
@@ -165,3 +177,36 @@ def test_diverging_task_fails_clearly_while_the_others_finish(tmp_path):
     assert "TrainingDiverged: training diverged at iteration" in proc.stdout + proc.stderr
     assert not list((tmp_path / "results" / "flipflop").rglob("*.npz"))  # no model, no checkpoint
     assert (tmp_path / "results" / "integration" / "similarity" / "linear_predictability.csv").exists()
+
+
+def test_concurrent_jobs_on_an_empty_numba_cache_load_the_warm_up_rules_kernels(tmp_path):
+    """compile_kernels runs first; then 5 training jobs on 4 cores all load the cache, none compiles."""
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg["tasks"] = {"flipflop": cfg["tasks"]["flipflop"]}
+    cfg["standard"] = {"g": [1.0, 1.5], "seeds": [0, 1]}
+    cfg["insd"]["n_alternatives"] = 0
+    write_config(tmp_path, cfg)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    cmd = [*SNAKEMAKE, "-d", str(tmp_path), "--configfile", str(tmp_path / "config.yaml"), "--cores", "4"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert re.search(r"numba kernels: \d+ loaded from cache, [1-9]\d* compiled",
+                     (tmp_path / "logs" / "compile_kernels.log").read_text())
+    train_logs = sorted((tmp_path / "logs" / "flipflop").glob("train_*.log"))
+    assert len(train_logs) == 5
+    for log in train_logs:
+        assert re.search(r"numba kernels: [1-9]\d* loaded from cache, 0 compiled", log.read_text()), log.name
+
+
+def test_processes_compiling_at_once_into_an_empty_cache_leave_it_valid(tmp_path):
+    """Without the warm-up, 4 processes compiling the same kernels at once all succeed and the cache works."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    code = ("from altrnn.warmup import compile_kernels; from altrnn.model.kernels import cache_summary; "
+            "compile_kernels([('tanh', 'float32')]); print(cache_summary())")
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outputs]
+    after = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert after.returncode == 0, after.stderr[-2000:]
+    assert re.search(r"[1-9]\d* loaded from cache, 0 compiled", after.stdout), after.stdout

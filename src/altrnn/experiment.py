@@ -12,16 +12,16 @@ import numpy as np
 import pandas as pd
 
 from .io import SavedModel, load_model, save_model, write_csv
-from .model import ModelConfig, forward, recurrent_noise
+from .model import ModelConfig, forward, kernels, recurrent_noise
 from .tasks import make_task, masked_mse
 from .train import TrainConfig, train
 
 log = logging.getLogger("altrnn.experiment")
 
 
-def build(task_name: str, settings: dict):
-    """(task, ModelConfig, TrainConfig) from one task's merged settings {params, model, train}."""
-    task = make_task(task_name, settings.get("params") or {})
+def build(settings: dict):
+    """(task, ModelConfig, TrainConfig) from one task entry's merged settings {task, params, model, train}."""
+    task = make_task(settings["task"], settings.get("params") or {})
     model_cfg = ModelConfig(n_in=task.n_in, n_out=task.n_out, **settings["model"])
     train_cfg = TrainConfig.from_dict(settings["train"])
     return task, model_cfg, train_cfg
@@ -43,6 +43,7 @@ def train_and_save(task, model_cfg, train_cfg, g, seed, net_id, model_path, log_
                 **(extra_metadata or {})}
     write_csv(result.log, log_path)
     save_model(model_path, result.params, model_cfg, metadata)
+    log.info("%s", kernels.cache_summary())
     return result
 
 

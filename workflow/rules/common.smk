@@ -2,8 +2,25 @@
 import copy
 from pathlib import Path
 
+from altrnn.tasks import TASKS as TASK_GENERATORS
+
 SRC = Path(workflow.basedir) / "src" / "altrnn"
 TASKS = list(config["tasks"])
+
+
+def task_kind(task):
+    """The generator a task entry runs: its `task:` key, or the entry's own name."""
+    kind = (config["tasks"][task] or {}).get("task", task)
+    if kind not in TASK_GENERATORS:
+        raise ValueError(
+            f"config tasks.{task}: unknown task {kind!r}; known tasks: {sorted(TASK_GENERATORS)} "
+            f"(an entry with another name needs `task: <one of these>`)"
+        )
+    return kind
+
+
+for _task in TASKS:
+    task_kind(_task)
 
 
 wildcard_constraints:
@@ -27,9 +44,10 @@ def package_sources(*parts):
 
 
 def task_settings(task):
-    """The task's params plus the global model/train sections with its overrides merged in."""
+    """The task's generator and params plus the global model/train sections with its overrides merged in."""
     own = config["tasks"][task] or {}
     return {
+        "task": task_kind(task),
         "params": copy.deepcopy(own.get("params") or {}),
         "model": {**config["model"], **(own.get("model") or {})},
         "train": {**config["train"], **(own.get("train") or {})},

@@ -16,6 +16,7 @@ rule evaluate:
         runtime=10,
         mem_mb=1000,
     params:
+        task=lambda w: task_kind(w.task),
         task_params=lambda w: task_settings(w.task)["params"],
         n_trials=config["evaluate"]["n_trials"],
         seed=config["evaluate"]["seed"],

@@ -16,6 +16,7 @@ rule linear_predictability:
         runtime=20,
         mem_mb=4000,
     params:
+        task=lambda w: task_kind(w.task),
         task_params=lambda w: task_settings(w.task)["params"],
         options=config["similarity"],
     script:

@@ -7,7 +7,7 @@ runtime.configure(snakemake.threads, snakemake.log[0])
 
 
 def main(p):
-    task = make_task(snakemake.wildcards.task, p.task_params)
+    task = make_task(p.task, p.task_params)
     experiment.evaluate_and_save(snakemake.input.model, task, p.n_trials, p.seed, snakemake.output[0])
 
 

@@ -10,7 +10,7 @@ runtime.configure(snakemake.threads, snakemake.log[0])
 
 
 def main(p):
-    task = make_task(snakemake.wildcards.task, p.task_params)
+    task = make_task(p.task, p.task_params)
     models = {Path(f).parent.name: load_model(f) for f in snakemake.input.models}
     o = p.options
     table = experiment.linear_predictability_table(models, task, o["n_trials"], o["seed"], o["test_fraction"],

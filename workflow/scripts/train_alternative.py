@@ -11,7 +11,7 @@ runtime.configure(snakemake.threads, snakemake.log[0])
 
 
 def main(p, out):
-    task, model_cfg, train_cfg = experiment.build(snakemake.wildcards.task, p.settings)
+    task, model_cfg, train_cfg = experiment.build(p.settings)
     # The whole budget: stopping at the task-loss target would end before the penalty has acted.
     train_cfg = dataclasses.replace(train_cfg, loss_target=None)
     earlier = {Path(f).parent.name: load_model(f) for f in snakemake.input.earlier}

@@ -180,3 +180,12 @@ def sum_squares(a):
     for v in a.ravel():
         total += np.float64(v) * v
     return total
+
+
+def cache_summary() -> str:
+    """How many specialisations of the time-loop kernels this process loaded from the numba cache or compiled."""
+    hits = misses = 0
+    for kernel in (forward_loop, backward_loop):
+        hits += sum(kernel.stats.cache_hits.values())
+        misses += sum(kernel.stats.cache_misses.values())
+    return f"numba kernels: {hits} loaded from cache, {misses} compiled"

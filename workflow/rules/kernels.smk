@@ -1,0 +1,27 @@
+# Compile the numba kernels once before the jobs that use them, so that jobs
+# starting together load the cache instead of all compiling (see altrnn.warmup).
+
+
+rule compile_kernels:
+    input:
+        code=package_sources("model", "train", "tasks", "insd"),
+        warmup=f"{SRC}/warmup.py",
+    output:
+        "results/kernels_compiled.txt",
+    log:
+        "logs/compile_kernels.log",
+    conda:
+        "../../envs/altrnn.yaml"
+    threads: 1
+    resources:
+        runtime=10,
+        mem_mb=1000,
+    params:
+        variants=lambda w: sorted(
+            {
+                (s["model"]["activation"], s["model"]["dtype"])
+                for s in map(task_settings, TASKS)
+            }
+        ),
+    script:
+        "../scripts/compile_kernels.py"

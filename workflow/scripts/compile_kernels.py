@@ -1,0 +1,16 @@
+"""Compile (or load from cache) every numba kernel the workflow's jobs use."""
+
+from altrnn import runtime
+from altrnn.io import atomic_path
+from altrnn.warmup import compile_kernels
+
+runtime.configure(snakemake.threads, snakemake.log[0])
+
+
+def main(p):
+    lines = compile_kernels(p.variants)
+    with atomic_path(snakemake.output[0]) as tmp, open(tmp, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+runtime.run(main, snakemake.params)
