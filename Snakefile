@@ -11,12 +11,16 @@ configfile: "config/config.yaml"
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/kernels.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/insd.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/similarity.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:

@@ -90,9 +90,35 @@ def earlier_models(w):
     return [f"{net_dir(w.task, n)}/model.npz" for n in earlier]
 
 
+def figure_outputs(panel):
+    """PDF and report-marked PNG of one panel of one task."""
+    return {
+        "pdf": f"results/figures/{{task}}_{panel}.pdf",
+        "png": report(
+            f"results/figures/{{task}}_{panel}.png",
+            caption=f"../report/{panel}.rst",
+            category="{task}",
+            subcategory=panel.replace("_", " "),
+        ),
+    }
+
+
+FIGURE_PANELS = ["training", "predictability", "ood"]
+
+
+def figure_targets():
+    """PDF and PNG of every panel of every task."""
+    return [
+        f"results/figures/{task}_{panel}.{ext}"
+        for task in TASKS
+        for panel in FIGURE_PANELS
+        for ext in ("pdf", "png")
+    ]
+
+
 def all_targets():
     out = []
     for task in TASKS:
         out += [f"{net_dir(task, n)}/eval.csv" for n in net_ids(task)]
         out.append(f"results/{task}/similarity/linear_predictability.csv")
-    return out
+    return out + figure_targets()

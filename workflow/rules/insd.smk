@@ -5,7 +5,7 @@
 rule train_ref:
     input:
         code=package_sources("model", "train", "tasks"),
-        kernels=ancient("results/kernels_compiled.txt"),
+        kernels="results/kernels_compiled.txt",
     output:
         model="results/{task}/nets/ref/model.npz",
         log="results/{task}/nets/ref/train_log.csv",
@@ -29,7 +29,7 @@ rule train_ref:
 rule train_alternative:
     input:
         code=package_sources("model", "train", "tasks", "insd"),
-        kernels=ancient("results/kernels_compiled.txt"),
+        kernels="results/kernels_compiled.txt",
         earlier=earlier_models,
     output:
         model="results/{task}/nets/alt{k}/model.npz",

@@ -1,10 +1,12 @@
 # Compile the numba kernels once before the jobs that use them, so that jobs
 # starting together load the cache instead of all compiling (see altrnn.warmup).
+# Its code inputs are a subset of every training rule's, so it never makes a
+# network retrain that would not retrain anyway (except when warmup.py changes).
 
 
 rule compile_kernels:
     input:
-        code=package_sources("model", "train", "tasks", "insd"),
+        code=package_sources("model", "train"),
         warmup=f"{SRC}/warmup.py",
     output:
         "results/kernels_compiled.txt",

@@ -4,7 +4,7 @@
 rule train_standard:
     input:
         code=package_sources("model", "train", "tasks"),
-        kernels=ancient("results/kernels_compiled.txt"),
+        kernels="results/kernels_compiled.txt",
     output:
         model="results/{task}/nets/std-g{g}-s{seed}/model.npz",
         log="results/{task}/nets/std-g{g}-s{seed}/train_log.csv",

@@ -1,0 +1,39 @@
+"""Draw one panel of one task from its result files (see workflow/rules/figures.smk)."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from altrnn import plots, runtime
+from altrnn.plots import behaviour, similarity, training
+
+runtime.configure(1, snakemake.log[0])
+TASK = snakemake.wildcards.task
+
+
+def net_of(path):
+    return Path(path).parent.name
+
+
+def draw_training(inp, p):
+    return training.training_curves({net_of(f): pd.read_csv(f) for f in inp.logs}, TASK)
+
+
+def draw_predictability(inp, p):
+    return similarity.predictability_matrices(pd.read_csv(inp.table), TASK)
+
+
+def draw_ood(inp, p):
+    evals = pd.concat([pd.read_csv(f).assign(net_id=net_of(f)) for f in inp.evals], ignore_index=True)
+    return behaviour.ood_performance(evals, TASK)
+
+
+PANELS = {"training": draw_training, "predictability": draw_predictability, "ood": draw_ood}
+
+
+def main(p):
+    fig = PANELS[p.panel](snakemake.input, p)
+    plots.save_figure(fig, snakemake.output.pdf, snakemake.output.png)
+
+
+runtime.run(main, snakemake.params)
