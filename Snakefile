@@ -19,6 +19,7 @@ include: "workflow/rules/kernels.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/insd.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/dynamics.smk"
 include: "workflow/rules/similarity.smk"
 include: "workflow/rules/figures.smk"
 

@@ -59,6 +59,12 @@ def insd_settings(task):
     return {**config["insd"], **((config["tasks"][task] or {}).get("insd") or {})}
 
 
+def dynamics_settings(task):
+    """The global dynamics section with the task's overrides merged in."""
+    own = (config["tasks"][task] or {}).get("dynamics") or {}
+    return {**(config.get("dynamics") or {}), **own}
+
+
 def fmt_g(g):
     return f"{float(g):g}"
 
@@ -120,5 +126,6 @@ def all_targets():
     out = []
     for task in TASKS:
         out += [f"{net_dir(task, n)}/eval.csv" for n in net_ids(task)]
+        out += [f"{net_dir(task, n)}/fixed_points.csv" for n in net_ids(task)]
         out.append(f"results/{task}/similarity/linear_predictability.csv")
     return out + figure_targets()

@@ -75,6 +75,10 @@ class Integration(Task):
         mean = outputs[p["T_fix"] + p["T_stim"] :, :, 0].mean(axis=0)
         return float(np.mean(np.sign(mean) == batch.meta["choice"]))
 
+    def analysis_inputs(self) -> dict[str, np.ndarray]:
+        """Constant inputs for fixed-point analysis: each context cue alone, streams off."""
+        return {f"context{c + 1}": np.eye(4)[2 + c] for c in range(2)}
+
     def ood_variants(self) -> dict[str, Task]:
         p = self.params
         return {

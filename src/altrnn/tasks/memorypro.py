@@ -94,6 +94,10 @@ class MemoryPro(Task):
         error = np.abs(np.angle(np.exp(1j * (decoded - batch.meta["angle"]))))
         return float(np.mean(error < p["tolerance"]))
 
+    def analysis_inputs(self) -> dict[str, np.ndarray]:
+        """Constant inputs for fixed-point analysis: the delay (fixation on) and the response (all off)."""
+        return {"delay": np.array([1.0, 0.0, 0.0]), "response": np.zeros(3)}
+
     def ood_variants(self) -> dict[str, Task]:
         p = self.params
         return {
