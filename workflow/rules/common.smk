@@ -109,7 +109,7 @@ def figure_outputs(panel):
     }
 
 
-FIGURE_PANELS = ["training", "predictability", "ood"]
+FIGURE_PANELS = ["training", "predictability", "ood", "fixed_points"]
 
 
 def figure_targets():

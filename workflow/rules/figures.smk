@@ -50,6 +50,27 @@ rule figure_ood:
         "../scripts/figure.py"
 
 
+rule figure_fixed_points:
+    input:
+        tables=lambda w: [
+            f"{net_dir(w.task, n)}/fixed_points.csv" for n in net_ids(w.task)
+        ],
+        arrays=lambda w: [
+            f"{net_dir(w.task, n)}/fixed_points.npz" for n in net_ids(w.task)
+        ],
+        code=package_sources("plots"),
+    output:
+        **figure_outputs("fixed_points"),
+    log:
+        "logs/{task}/figure_fixed_points.log",
+    conda:
+        "../../envs/altrnn.yaml"
+    params:
+        panel="fixed_points",
+    script:
+        "../scripts/figure.py"
+
+
 rule figures:
     input:
         lambda w: figure_targets(),

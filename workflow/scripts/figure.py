@@ -5,7 +5,8 @@ from pathlib import Path
 import pandas as pd
 
 from altrnn import plots, runtime
-from altrnn.plots import behaviour, similarity, training
+from altrnn.io import read_npz
+from altrnn.plots import behaviour, dynamics, similarity, training
 
 runtime.configure(1, snakemake.log[0])
 TASK = snakemake.wildcards.task
@@ -28,7 +29,13 @@ def draw_ood(inp, p):
     return behaviour.ood_performance(evals, TASK)
 
 
-PANELS = {"training": draw_training, "predictability": draw_predictability, "ood": draw_ood}
+def draw_fixed_points(inp, p):
+    points = {net_of(c): (pd.read_csv(c), read_npz(n)) for c, n in zip(inp.tables, inp.arrays)}
+    return dynamics.fixed_point_panels(points, TASK)
+
+
+PANELS = {"training": draw_training, "predictability": draw_predictability, "ood": draw_ood,
+          "fixed_points": draw_fixed_points}
 
 
 def main(p):
