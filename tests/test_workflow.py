@@ -25,7 +25,9 @@ TINY = {
     "standard": {"g": [1.0, 1.5], "seeds": [0]},
     "insd": {"n_alternatives": 1, "lambda": 1.0, "rho": 0.001, "rho_mode": "relative", "g": 1.0, "seed": 100},
     "evaluate": {"n_trials": 16, "seed": 1},
-    "similarity": {"n_trials": 8, "seed": 2, "test_fraction": 0.5, "rho": 0.001},
+    "similarity": {"n_trials": 8, "seed": 2, "test_fraction": 0.5, "rho": 0.001,
+                   "options": {"dsa": {"n_delays": 4, "rank": 6}}},
+    "dynamics": {"n_trials": 8, "n_initial": 32},
     "threads": {"train": 1},
 }
 NETS = ["std-g1-s0", "std-g1.5-s0", "ref", "alt1"]

@@ -23,8 +23,14 @@ for _task in TASKS:
     task_kind(_task)
 
 
+SIMILARITY_METRICS = config["similarity"].get(
+    "metrics", ["cka", "rsa", "procrustes", "dsa"]
+)
+
+
 wildcard_constraints:
     task="|".join(TASKS),
+    metric="|".join(["cka", "rsa", "procrustes", "dsa"]),
     g=r"[0-9.]+",
     seed=r"\d+",
     k=r"[1-9]\d*",
@@ -109,17 +115,20 @@ def figure_outputs(panel):
     }
 
 
-FIGURE_PANELS = ["training", "predictability", "ood", "fixed_points"]
+FIGURE_PANELS = ["training", "predictability", "ood", "fixed_points", "dsa_mds"]
 
 
 def figure_targets():
-    """PDF and PNG of every panel of every task."""
-    return [
+    """PDF and PNG of every panel of every task, and of the degeneracy summary."""
+    out = [
         f"results/figures/{task}_{panel}.{ext}"
         for task in TASKS
         for panel in FIGURE_PANELS
         for ext in ("pdf", "png")
     ]
+    if len(standard_ids()) >= 2:
+        out += ["results/figures/degeneracy.pdf", "results/figures/degeneracy.png"]
+    return out
 
 
 def all_targets():
@@ -128,4 +137,7 @@ def all_targets():
         out += [f"{net_dir(task, n)}/eval.csv" for n in net_ids(task)]
         out += [f"{net_dir(task, n)}/fixed_points.csv" for n in net_ids(task)]
         out.append(f"results/{task}/similarity/linear_predictability.csv")
+        out += [f"results/{task}/similarity/{m}_mds.csv" for m in SIMILARITY_METRICS]
+        if len(standard_ids()) >= 2:
+            out.append(f"results/{task}/degeneracy.csv")
     return out + figure_targets()

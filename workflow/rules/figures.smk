@@ -71,6 +71,44 @@ rule figure_fixed_points:
         "../scripts/figure.py"
 
 
+rule figure_dsa_mds:
+    input:
+        mds="results/{task}/similarity/dsa_mds.csv",
+        code=package_sources("plots"),
+    output:
+        **figure_outputs("dsa_mds"),
+    log:
+        "logs/{task}/figure_dsa_mds.log",
+    conda:
+        "../../envs/altrnn.yaml"
+    params:
+        panel="dsa_mds",
+    script:
+        "../scripts/figure.py"
+
+
+rule figure_degeneracy:
+    input:
+        tables=expand("results/{task}/degeneracy.csv", task=TASKS),
+        code=package_sources("plots"),
+    output:
+        pdf="results/figures/degeneracy.pdf",
+        png=report(
+            "results/figures/degeneracy.png",
+            caption="../report/degeneracy.rst",
+            category="All tasks",
+            subcategory="degeneracy",
+        ),
+    log:
+        "logs/figure_degeneracy.log",
+    conda:
+        "../../envs/altrnn.yaml"
+    params:
+        panel="degeneracy",
+    script:
+        "../scripts/figure.py"
+
+
 rule figures:
     input:
         lambda w: figure_targets(),

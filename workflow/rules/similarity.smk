@@ -21,3 +21,51 @@ rule linear_predictability:
         options=config["similarity"],
     script:
         "../scripts/linear_predictability.py"
+
+
+rule similarity_metric:
+    input:
+        models=lambda w: [f"{net_dir(w.task, n)}/model.npz" for n in net_ids(w.task)],
+        code=package_sources("model", "tasks", "insd", "analysis")
+        + [f"{SRC}/comparison.py"],
+    output:
+        table="results/{task}/similarity/{metric}.csv",
+        mds="results/{task}/similarity/{metric}_mds.csv",
+    log:
+        "logs/{task}/similarity_{metric}.log",
+    conda:
+        "../../envs/altrnn.yaml"
+    threads: 1
+    resources:
+        runtime=60,
+        mem_mb=4000,
+    params:
+        task=lambda w: task_kind(w.task),
+        task_params=lambda w: task_settings(w.task)["params"],
+        n_trials=config["similarity"]["n_trials"],
+        seed=config["similarity"]["seed"],
+        options=lambda w: (config["similarity"].get("options") or {}).get(w.metric, {}),
+    script:
+        "../scripts/similarity_metric.py"
+
+
+rule degeneracy:
+    input:
+        evals=lambda w: [f"{net_dir(w.task, n)}/eval.csv" for n in standard_ids()],
+        models=lambda w: [f"{net_dir(w.task, n)}/model.npz" for n in standard_ids()],
+        dsa="results/{task}/similarity/dsa.csv",
+        code=package_sources("analysis") + [f"{SRC}/comparison.py"],
+    output:
+        "results/{task}/degeneracy.csv",
+    log:
+        "logs/{task}/degeneracy.log",
+    conda:
+        "../../envs/altrnn.yaml"
+    threads: 1
+    resources:
+        runtime=20,
+        mem_mb=2000,
+    params:
+        standard=standard_ids(),
+    script:
+        "../scripts/degeneracy.py"

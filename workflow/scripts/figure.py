@@ -6,10 +6,10 @@ import pandas as pd
 
 from altrnn import plots, runtime
 from altrnn.io import read_npz
-from altrnn.plots import behaviour, dynamics, similarity, training
+from altrnn.plots import behaviour, degeneracy, dynamics, similarity, training
 
 runtime.configure(1, snakemake.log[0])
-TASK = snakemake.wildcards.task
+TASK = snakemake.wildcards.get("task", "")
 
 
 def net_of(path):
@@ -34,8 +34,16 @@ def draw_fixed_points(inp, p):
     return dynamics.fixed_point_panels(points, TASK)
 
 
+def draw_dsa_mds(inp, p):
+    return similarity.mds_embedding(pd.read_csv(inp.mds), TASK, "DSA")
+
+
+def draw_degeneracy(inp, p):
+    return degeneracy.degeneracy_levels({Path(f).parent.name: pd.read_csv(f) for f in inp.tables})
+
+
 PANELS = {"training": draw_training, "predictability": draw_predictability, "ood": draw_ood,
-          "fixed_points": draw_fixed_points}
+          "fixed_points": draw_fixed_points, "dsa_mds": draw_dsa_mds, "degeneracy": draw_degeneracy}
 
 
 def main(p):
