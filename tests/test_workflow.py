@@ -15,48 +15,7 @@ import yaml
 
 from altrnn.io import load_model
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
-
-TINY = {
-    "tasks": {"flipflop": {"params": {"T": 20}}, "integration": {"params": {"T_stim": 10}}},
-    "model": {"n_rec": 8, "activation": "tanh", "alpha": 0.2, "sigma_rec": 0.05, "dtype": "float32"},
-    "train": {"batch_size": 16, "lr": 0.003, "max_iters": 20, "log_every": 5, "checkpoint_every": 10},
-    "standard": {"g": [1.0, 1.5], "seeds": [0]},
-    "insd": {"n_alternatives": 1, "lambda": 1.0, "rho": 0.001, "rho_mode": "relative", "g": 1.0, "seed": 100},
-    "evaluate": {"n_trials": 16, "seed": 1},
-    "similarity": {"n_trials": 8, "seed": 2, "test_fraction": 0.5, "rho": 0.001,
-                   "options": {"dsa": {"n_delays": 4, "rank": 6}}},
-    "dynamics": {"n_trials": 8, "n_initial": 32},
-    "threads": {"train": 1},
-}
-NETS = ["std-g1-s0", "std-g1.5-s0", "ref", "alt1"]
-
-
-def snakemake(workdir, *args, check=True):
-    cmd = [*SNAKEMAKE, "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
-    return proc
-
-
-def write_config(workdir, cfg):
-    (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
-
-
-def planned_outputs(workdir):
-    """Output files of the jobs a dry run would execute."""
-    out = snakemake(workdir, "-n").stdout
-    return [f for line in re.findall(r"^\s+output: (.+)$", out, flags=re.M) for f in line.split(", ")]
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("tiny")
-    write_config(workdir, TINY)
-    snakemake(workdir)
-    return workdir
+from tiny import NETS, REPO, SNAKEMAKE, TINY, planned_outputs, snakemake, write_config  # noqa: F401
 
 
 def test_tiny_workflow_produces_every_result(tiny_run):
@@ -80,6 +39,47 @@ def test_tiny_workflow_produces_every_result(tiny_run):
         assert (tiny_run / "logs" / task / "train_ref.log").read_text().count("iteration") > 0
 
 
+def test_tiny_workflow_produces_every_analysis_and_figure(tiny_run):
+    from altrnn.dynamics import POINT_COLUMNS
+    from altrnn.io import read_npz
+
+    for task in TINY["tasks"]:
+        for net in NETS:
+            d = tiny_run / "results" / task / "nets" / net
+            fp = pd.read_csv(d / "fixed_points.csv")
+            assert list(fp.columns) == POINT_COLUMNS
+            arrays = read_npz(d / "fixed_points.npz")
+            assert arrays["x"].shape == (len(fp), TINY["model"]["n_rec"])
+        sim = tiny_run / "results" / task / "similarity"
+        for metric in ("cka", "rsa", "procrustes", "dsa"):
+            table = pd.read_csv(sim / f"{metric}.csv")
+            assert list(table.columns) == ["net_a", "net_b", "value"] and len(table) == len(NETS) ** 2
+            assert table["value"].notna().all()
+            mds = pd.read_csv(sim / f"{metric}_mds.csv")
+            assert sorted(mds["net_id"]) == sorted(NETS) and {"dim1", "dim2"} <= set(mds.columns)
+        cka = pd.read_csv(sim / "cka.csv")
+        assert (cka.loc[cka["net_a"] == cka["net_b"], "value"] > 1 - 1e-9).all()
+        deg = pd.read_csv(tiny_run / "results" / task / "degeneracy.csv")
+        assert set(deg["level"]) == {"behaviour", "dynamics", "weights"} and deg["value"].notna().all()
+        for panel in ("training", "predictability", "ood", "fixed_points", "dsa_mds"):
+            for ext in ("pdf", "png"):
+                assert (tiny_run / "results" / "figures" / f"{task}_{panel}.{ext}").stat().st_size > 1000
+
+
+def test_figures_are_reproducible_and_only_changed_ones_rebuild(tiny_run, tmp_path):
+    workdir = tmp_path / "copy"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    figures = workdir / "results" / "figures"
+    before = {f.name: f.read_bytes() for f in figures.iterdir()}
+    snakemake(workdir, "figures", "--forcerun", "figure_ood", "figure_fixed_points")
+    assert {f.name: f.read_bytes() for f in figures.iterdir()} == before
+    ev = workdir / "results" / "flipflop" / "nets" / "ref" / "eval.csv"
+    ev.write_text(ev.read_text().replace("in_distribution,", "in_distribution,1", 1))
+    out = snakemake(workdir, "-n", "figures").stdout
+    planned = sorted(f for line in re.findall(r"^\s+output: (.+)$", out, flags=re.M) for f in line.split(", "))
+    assert planned == ["results/figures/flipflop_ood.pdf", "results/figures/flipflop_ood.png"]
+
+
 def test_second_run_has_nothing_to_do(tiny_run):
     assert planned_outputs(tiny_run) == []
     assert "Nothing to be done" in snakemake(tiny_run, "-n").stdout
@@ -93,7 +93,8 @@ def test_changing_one_task_reruns_only_its_jobs(tiny_run, tmp_path):
     write_config(workdir, cfg)
     outputs = planned_outputs(workdir)
     assert outputs, "a changed task parameter must rerun that task's jobs"
-    assert all(o.startswith("results/flipflop/") for o in outputs), outputs
+    own = ("results/flipflop/", "results/figures/flipflop_", "results/figures/degeneracy.")
+    assert all(o.startswith(own) for o in outputs), outputs
     trained = {o for o in outputs if o.endswith("model.npz")}
     assert trained == {f"results/flipflop/nets/{n}/model.npz" for n in NETS}
 
