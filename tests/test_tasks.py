@@ -40,7 +40,8 @@ def check_valid(task: Task, batch: Batch, n_trials: int) -> None:
 
 
 def test_registry():
-    assert NAMES == ["flipflop", "integration", "memorypro"]
+    assert sorted(NAMES) == sorted(["flipflop", "integration", "memorypro", "sinewave", "delayed_discrimination",
+                                    "path_integration", "hmm"])
     for name, cls in TASKS.items():
         assert cls.name == name and issubclass(cls, Task)
 
@@ -49,8 +50,16 @@ def test_registry():
 def test_shapes_and_channels(name):
     task = make_task(name)
     check_valid(task, task.batch(B, rng()), B)
-    expected = {"flipflop": (3, 3), "integration": (4, 1), "memorypro": (3, 3)}[name]
+    expected = {"flipflop": (3, 3), "integration": (4, 1), "memorypro": (3, 3), "sinewave": (2, 1),
+                "delayed_discrimination": (2, 1), "path_integration": (2, 2), "hmm": (2, 3)}[name]
     assert (task.n_in, task.n_out) == expected
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_analysis_inputs_fit_the_network(name):
+    task = make_task(name)
+    inputs = task.analysis_inputs()
+    assert inputs and all(u.shape == (task.n_in,) and np.isfinite(u).all() for u in inputs.values())
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -12,7 +12,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from .analysis import fixed_points, plrnn
+from .analysis import fixed_points, manifolds_pl, plrnn, skeleton
 from .io import SavedModel
 from .model import forward
 
@@ -31,7 +31,10 @@ DEFAULTS = {
     "max_period": 4,  # ReLU networks: longest cycle searched exactly
     "n_plot_trials": 16,  # trajectories stored (in PCA coordinates) for the figures
     "inputs": None,  # {name: constant input}; default: the task's analysis_inputs()
+    "max_saddles": 4,  # manifolds are grown for at most this many saddles per input
+    "basin_resolution": 60,  # grid points per side of the ReLU basin map
 }
+MANIFOLD_COLUMNS = ["condition", "kind", "point", "branch", "direction", "sign", "reaches", "steps", "stopped"]
 POINT_COLUMNS = ["condition", "method", *fixed_points.TABLE_COLUMNS, "pc1", "pc2", "pc3"]
 
 
@@ -45,13 +48,11 @@ def settings_with_defaults(settings: dict | None) -> dict:
 
 
 def analysis_inputs(task, n_in: int, overrides=None) -> dict[str, np.ndarray]:
-    """The constant inputs to analyse under: `overrides`, else the task's own, else zero input."""
+    """The constant inputs to analyse under: `overrides`, else the task's own (Task.analysis_inputs)."""
     if overrides:
         inputs = {str(k): np.asarray(v, dtype=np.float64) for k, v in overrides.items()}
-    elif hasattr(task, "analysis_inputs"):
-        inputs = task.analysis_inputs()
     else:
-        inputs = {"zero": np.zeros(n_in)}
+        inputs = task.analysis_inputs()
     for name, u in inputs.items():
         if u.shape != (n_in,):
             raise ValueError(f"dynamics input {name!r} has {u.size} values; the network has {n_in} inputs")
@@ -137,3 +138,106 @@ def fixed_point_analysis(saved: SavedModel, task, settings: dict | None = None):
         "condition_inputs": np.array(list(inputs.values())),
     }
     return table, arrays
+
+
+def _condition_rows(table, name, method):
+    return np.flatnonzero((table["condition"] == name).to_numpy() & (table["method"] == method).to_numpy())
+
+
+def manifold_analysis(saved: SavedModel, task, points: pd.DataFrame, point_arrays: dict,
+                      settings: dict | None = None):
+    """Invariant manifolds of the saddles found by fixed_point_analysis, and basins of ReLU networks.
+
+    Smooth (tanh) networks: both branches of every unstable direction of up to
+    max_saddles saddles per input, followed until they reach a stable point
+    (the heteroclinic skeleton; `reaches` is a row of the points table).
+    ReLU networks: the exact piecewise-linear 1-D unstable and stable manifolds
+    of up to max_saddles saddles with one unstable direction, and the basin of
+    attraction of each exact stable point and cycle on the PCA plane (first
+    input only; labels are rows of the points table, -1 for none).
+    Returns (table with MANIFOLD_COLUMNS, arrays): curves (S, 3) in PCA
+    coordinates with curve_row (S,) the table row of each point, and for ReLU
+    networks basin_labels (res, res) with basin_s1, basin_s2 the PCA coordinates.
+    """
+    s = settings_with_defaults(settings)
+    params, cfg = saved.params, saved.config
+    names = [str(n) for n in point_arrays["condition_names"]]
+    inputs = dict(zip(names, point_arrays["condition_inputs"]))
+    mean, axes = point_arrays["pca_mean"], point_arrays["pca_axes"]
+    rows, curves, curve_rows = [], [], []
+
+    def add_curve(row, states):
+        curve_rows.append(np.full(len(states), len(rows)))
+        curves.append((np.asarray(states) - mean) @ axes.T)
+        rows.append(row)
+
+    for name in names:
+        u = inputs[name]
+        if cfg.activation == "tanh":
+            idx = _condition_rows(points, name, "optimised")
+            sub = points.iloc[idx]
+            fps = fixed_points.describe(params, cfg, u, point_arrays["x"][idx], sub["q"].to_numpy(),
+                                        sub["kind"].to_numpy())
+            saddles = np.flatnonzero((fps.kind == "fixed") & (fps.stability == "saddle"))[: s["max_saddles"]]
+            keep = np.flatnonzero((fps.kind != "fixed") | (fps.stability != "saddle"))
+            chosen = np.sort(np.concatenate([saddles, keep]))
+            sk = skeleton.unstable_manifolds(params, cfg, u, _subset(fps, chosen))
+            for b, r in enumerate(sk.table().itertuples()):
+                reaches = int(idx[chosen[r.reaches]]) if r.reaches >= 0 else -1
+                add_curve({"condition": name, "kind": "unstable", "point": int(idx[chosen[r.saddle]]), "branch": b,
+                           "direction": r.direction, "sign": r.sign, "reaches": reaches, "steps": r.steps,
+                           "stopped": "reached" if reaches >= 0 else "no attractor"}, sk.trajectory(b))
+        else:
+            idx = _condition_rows(points, name, "exact")
+            sub = points.iloc[idx]
+            saddles = idx[((sub["stability"] == "saddle") & (sub["n_unstable"] == 1) & (sub["period"] == 1)).to_numpy()]
+            stable = idx[(sub["stability"] == "stable").to_numpy()]
+            for r in saddles[: s["max_saddles"]]:
+                for kind, grow in (("unstable", manifolds_pl.unstable_manifold), ("stable", manifolds_pl.stable_manifold)):
+                    try:
+                        m = grow(params, cfg, u, point_arrays["x"][r], n_iter=200)
+                    except ValueError as err:  # e.g. a saddle on a switching boundary
+                        log.warning("%s: no %s manifold for point %d: %s", name, kind, r, err)
+                        continue
+                    for b, (branch, why) in enumerate(zip(m.branches, m.stopped)):
+                        reaches = _nearest_orbit(branch[-1], stable, point_arrays) if kind == "unstable" else -1
+                        add_curve({"condition": name, "kind": kind, "point": int(r), "branch": b, "direction": 0,
+                                   "sign": 1 if b == 0 else -1, "reaches": reaches, "steps": len(branch) - 1,
+                                   "stopped": why}, branch)
+    table = pd.DataFrame(rows, columns=MANIFOLD_COLUMNS)
+    arrays = {"curves": np.concatenate(curves) if curves else np.empty((0, 3)),
+              "curve_row": np.concatenate(curve_rows) if curve_rows else np.empty(0, dtype=np.int64)}
+    if cfg.activation == "relu":
+        arrays.update(_basins(params, cfg, inputs[names[0]], points, point_arrays, names[0], s))
+    log.info("%d manifold branches", len(table))
+    return table, arrays
+
+
+def _nearest_orbit(x, rows, point_arrays, tol=1e-3) -> int:
+    """The row among `rows` with an orbit point within tol x max(1, |x|) of x, else -1."""
+    for r in rows:
+        orbit = point_arrays["orbit"][point_arrays["orbit_row"] == r]
+        if np.min(np.linalg.norm(orbit - x, axis=1)) <= tol * max(1.0, float(np.linalg.norm(x))):
+            return int(r)
+    return -1
+
+
+def _subset(fps, rows):
+    """The FixedPoints restricted to some rows."""
+    return fixed_points.FixedPoints(**{k: (v[rows] if isinstance(v, np.ndarray) and k != "u" else v)
+                                       for k, v in vars(fps).items()})
+
+
+def _basins(params, cfg, u, points, point_arrays, name, s):
+    """Basin map of the exact stable points and cycles on the PCA plane, labels = rows of the points table."""
+    idx = _condition_rows(points, name, "exact")
+    stable = idx[(points.iloc[idx]["stability"] == "stable").to_numpy()]
+    orbits = [point_arrays["orbit"][point_arrays["orbit_row"] == r] for r in stable]
+    traj = point_arrays["trajectories_pc"][..., :2].reshape(-1, 2)
+    lo, hi = traj.min(axis=0), traj.max(axis=0)
+    pad = 0.25 * np.maximum(hi - lo, 1e-6)
+    extent = (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
+    basins = manifolds_pl.basin_map(params, cfg, u, point_arrays["pca_mean"], point_arrays["pca_axes"][:2],
+                                    extent, s["basin_resolution"], orbits)
+    labels = np.where(basins.labels >= 0, stable[np.maximum(basins.labels, 0)] if len(stable) else -1, -1)
+    return {"basin_labels": labels, "basin_s1": basins.s1, "basin_s2": basins.s2}

@@ -47,8 +47,14 @@ def train_and_save(task, model_cfg, train_cfg, g, seed, net_id, model_path, log_
     return result
 
 
+EVAL_COLUMNS = ["condition", "loss", "accuracy"]
+
+
 def evaluate(saved: SavedModel, task, n_trials: int, seed: int) -> pd.DataFrame:
-    """Loss and accuracy in distribution and in each out-of-distribution variant, with recurrent noise."""
+    """Loss and accuracy in distribution and in each out-of-distribution variant, with recurrent noise.
+
+    Columns condition, loss, accuracy, then any task-specific metrics (Task.extra_metrics).
+    """
     rows = []
     conditions = {"in_distribution": task, **task.ood_variants()}
     for i, (name, cond) in enumerate(conditions.items()):
@@ -57,8 +63,10 @@ def evaluate(saved: SavedModel, task, n_trials: int, seed: int) -> pd.DataFrame:
         T, B, _ = batch.inputs.shape
         noise = recurrent_noise(saved.config, (T, B, saved.config.n_rec), rng)
         y = forward(saved.params, saved.config, batch.inputs, noise).y.astype(np.float64)
-        rows.append({"condition": name, "loss": masked_mse(y, batch), "accuracy": cond.accuracy(y, batch)})
-    return pd.DataFrame(rows, columns=["condition", "loss", "accuracy"])
+        rows.append({"condition": name, "loss": masked_mse(y, batch), "accuracy": cond.accuracy(y, batch),
+                     **cond.extra_metrics(y, batch)})
+    table = pd.DataFrame(rows)
+    return table[["condition", "loss", "accuracy", *[c for c in table.columns if c not in EVAL_COLUMNS]]]
 
 
 def evaluate_and_save(model_path, task, n_trials, seed, out_csv):

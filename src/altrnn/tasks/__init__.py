@@ -1,4 +1,5 @@
-"""Task batch generators: flip-flop, context-dependent integration, MemoryPro.
+"""Task batch generators: flip-flop, context-dependent integration, MemoryPro, sine-wave generation,
+delayed discrimination, path integration and HMM emulation.
 
 `make_task(name, params)` builds a task from the registry `TASKS`.
 """
@@ -6,11 +7,18 @@
 from __future__ import annotations
 
 from .base import Batch, Task, masked_mse
+from .delayed_discrimination import DelayedDiscrimination
 from .flipflop import FlipFlop
+from .hmm import HMM
 from .integration import Integration
 from .memorypro import MemoryPro
+from .path_integration import PathIntegration
+from .sinewave import SineWave
 
-TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (FlipFlop, Integration, MemoryPro)}
+TASKS: dict[str, type[Task]] = {
+    cls.name: cls
+    for cls in (FlipFlop, Integration, MemoryPro, SineWave, DelayedDiscrimination, PathIntegration, HMM)
+}
 
 
 def make_task(name: str, params: dict | None = None) -> Task:
@@ -20,4 +28,7 @@ def make_task(name: str, params: dict | None = None) -> Task:
     return TASKS[name](**(params or {}))
 
 
-__all__ = ["Batch", "Task", "TASKS", "make_task", "masked_mse", "FlipFlop", "Integration", "MemoryPro"]
+__all__ = [
+    "Batch", "Task", "TASKS", "make_task", "masked_mse", "FlipFlop", "Integration", "MemoryPro", "SineWave",
+    "DelayedDiscrimination", "PathIntegration", "HMM",
+]

@@ -87,8 +87,16 @@ class Task:
     def accuracy(self, outputs: np.ndarray, batch: Batch) -> float:
         raise NotImplementedError
 
+    def analysis_inputs(self) -> dict[str, np.ndarray]:
+        """Named constant inputs (n_in,) under which to analyse fixed points; by default zero input."""
+        return {"zero": np.zeros(self.n_in)}
+
     def ood_variants(self) -> dict[str, Task]:
         raise NotImplementedError
+
+    def extra_metrics(self, outputs: np.ndarray, batch: Batch) -> dict[str, float]:
+        """Task-specific scores beyond `accuracy` (name -> value); none by default."""
+        return {}
 
     # --- shared -------------------------------------------------------------
     def batch(self, n_trials: int, rng: np.random.Generator) -> Batch:
