@@ -115,7 +115,14 @@ def figure_outputs(panel):
     }
 
 
-FIGURE_PANELS = ["training", "predictability", "ood", "fixed_points", "dsa_mds"]
+FIGURE_PANELS = [
+    "training",
+    "predictability",
+    "ood",
+    "fixed_points",
+    "manifolds",
+    "dsa_mds",
+]
 
 
 def figure_targets():
@@ -135,7 +142,7 @@ def all_targets():
     out = []
     for task in TASKS:
         out += [f"{net_dir(task, n)}/eval.csv" for n in net_ids(task)]
-        out += [f"{net_dir(task, n)}/fixed_points.csv" for n in net_ids(task)]
+        out += [f"{net_dir(task, n)}/manifolds.csv" for n in net_ids(task)]
         out.append(f"results/{task}/similarity/linear_predictability.csv")
         out += [f"results/{task}/similarity/{m}_mds.csv" for m in SIMILARITY_METRICS]
         if len(standard_ids()) >= 2:

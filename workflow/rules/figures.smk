@@ -71,6 +71,33 @@ rule figure_fixed_points:
         "../scripts/figure.py"
 
 
+rule figure_manifolds:
+    input:
+        points=lambda w: [
+            f"{net_dir(w.task, n)}/fixed_points.csv" for n in net_ids(w.task)
+        ],
+        point_arrays=lambda w: [
+            f"{net_dir(w.task, n)}/fixed_points.npz" for n in net_ids(w.task)
+        ],
+        tables=lambda w: [
+            f"{net_dir(w.task, n)}/manifolds.csv" for n in net_ids(w.task)
+        ],
+        arrays=lambda w: [
+            f"{net_dir(w.task, n)}/manifolds.npz" for n in net_ids(w.task)
+        ],
+        code=package_sources("plots"),
+    output:
+        **figure_outputs("manifolds"),
+    log:
+        "logs/{task}/figure_manifolds.log",
+    conda:
+        "../../envs/altrnn.yaml"
+    params:
+        panel="manifolds",
+    script:
+        "../scripts/figure.py"
+
+
 rule figure_dsa_mds:
     input:
         mds="results/{task}/similarity/dsa_mds.csv",

@@ -34,6 +34,13 @@ def draw_fixed_points(inp, p):
     return dynamics.fixed_point_panels(points, TASK)
 
 
+def draw_manifolds(inp, p):
+    nets = {}
+    for pc, pa, mc, ma in zip(inp.points, inp.point_arrays, inp.tables, inp.arrays):
+        nets[net_of(pc)] = (pd.read_csv(pc), read_npz(pa), pd.read_csv(mc), read_npz(ma))
+    return dynamics.manifold_panels(nets, TASK)
+
+
 def draw_dsa_mds(inp, p):
     return similarity.mds_embedding(pd.read_csv(inp.mds), TASK, "DSA")
 
@@ -43,7 +50,8 @@ def draw_degeneracy(inp, p):
 
 
 PANELS = {"training": draw_training, "predictability": draw_predictability, "ood": draw_ood,
-          "fixed_points": draw_fixed_points, "dsa_mds": draw_dsa_mds, "degeneracy": draw_degeneracy}
+          "fixed_points": draw_fixed_points, "dsa_mds": draw_dsa_mds,
+          "manifolds": draw_manifolds, "degeneracy": draw_degeneracy}
 
 
 def main(p):

@@ -52,3 +52,44 @@ def fixed_point_panels(points: dict[str, tuple[pd.DataFrame, dict]], task: str):
     fig.suptitle(f"{task}: fixed points in the PCA plane of each network's trajectories (PC1, PC2)", fontsize=9)
     fig.tight_layout(rect=(0, 0.06, 1, 0.97))
     return fig
+
+
+def manifold_panels(nets: dict[str, tuple], task: str):
+    """One panel per network: basins (ReLU), manifold curves and fixed points in PC1-PC2.
+
+    nets: net_id -> (points table, points arrays, manifolds table, manifolds arrays).
+    """
+    names = net_order(nets)
+    ncols = min(4, len(names))
+    nrows = math.ceil(len(names) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.0 * nrows), squeeze=False)
+    for ax, net in zip(axes.flat, names):
+        points, parrays, table, marrays = nets[net]
+        attractors = sorted(set(points.index[points["stability"] == "stable"]))
+        colours = dict(zip(attractors, sns.color_palette("husl", max(len(attractors), 1))))
+        if "basin_labels" in marrays:
+            labels = marrays["basin_labels"]
+            rgb = np.ones(labels.shape + (3,))
+            for r, c in colours.items():
+                rgb[labels == r] = 0.35 + 0.65 * np.asarray(c)  # light shade of the attractor's colour
+            s1, s2 = marrays["basin_s1"], marrays["basin_s2"]
+            ax.imshow(rgb, origin="lower", extent=(s1[0], s1[-1], s2[0], s2[-1]), aspect="auto", zorder=0)
+        traj = parrays["trajectories_pc"]
+        ax.plot(traj[..., 0], traj[..., 1], color="0.75", lw=0.4, zorder=1)
+        for i, row in enumerate(table.itertuples()):
+            curve = marrays["curves"][marrays["curve_row"] == i]
+            colour = colours.get(row.reaches, "0.4") if row.kind == "unstable" else "tab:blue"
+            if "basin_labels" in marrays and row.kind == "unstable":
+                colour = "tab:red"
+            ax.plot(curve[:, 0], curve[:, 1], color=colour, lw=1.0, zorder=2)
+        fixed = points[points["kind"] != "slow"]
+        for row in fixed.itertuples():
+            ax.scatter(row.pc1, row.pc2, marker=STABILITY_MARKERS[row.stability], s=30, zorder=3,
+                       color=colours.get(row.Index, "k"), edgecolor="k", linewidth=0.5)
+        ax.set(title=f"{net} ({len(table)} branches)", xticks=[], yticks=[])
+        ax.title.set_fontsize(8)
+    for ax in axes.flat[len(names):]:
+        ax.axis("off")
+    fig.suptitle(f"{task}: invariant manifolds of saddles (PC1, PC2)", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    return fig
