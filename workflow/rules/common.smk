@@ -75,12 +75,13 @@ def fmt_g(g):
     return f"{float(g):g}"
 
 
-def standard_ids():
-    return [
-        f"std-g{fmt_g(g)}-s{s}"
-        for g in config["standard"]["g"]
-        for s in config["standard"]["seeds"]
-    ]
+def standard_ids(task):
+    """Standard networks of a task: one per init scale g and seed (global `standard`, or the task's own)."""
+    std = {
+        **config["standard"],
+        **((config["tasks"][task] or {}).get("standard") or {}),
+    }
+    return [f"std-g{fmt_g(g)}-s{s}" for g in std["g"] for s in std["seeds"]]
 
 
 def insd_ids(task):
@@ -89,7 +90,7 @@ def insd_ids(task):
 
 
 def net_ids(task):
-    return standard_ids() + insd_ids(task)
+    return standard_ids(task) + insd_ids(task)
 
 
 def net_dir(task, net_id):
@@ -125,6 +126,11 @@ FIGURE_PANELS = [
 ]
 
 
+def degeneracy_tasks():
+    """Tasks with at least two standard networks, so that degeneracy is defined."""
+    return [t for t in TASKS if len(standard_ids(t)) >= 2]
+
+
 def figure_targets():
     """PDF and PNG of every panel of every task, and of the degeneracy summary."""
     out = [
@@ -133,7 +139,7 @@ def figure_targets():
         for panel in FIGURE_PANELS
         for ext in ("pdf", "png")
     ]
-    if len(standard_ids()) >= 2:
+    if degeneracy_tasks():
         out += ["results/figures/degeneracy.pdf", "results/figures/degeneracy.png"]
     return out
 
@@ -145,6 +151,6 @@ def all_targets():
         out += [f"{net_dir(task, n)}/manifolds.csv" for n in net_ids(task)]
         out.append(f"results/{task}/similarity/linear_predictability.csv")
         out += [f"results/{task}/similarity/{m}_mds.csv" for m in SIMILARITY_METRICS]
-        if len(standard_ids()) >= 2:
+        if task in degeneracy_tasks():
             out.append(f"results/{task}/degeneracy.csv")
     return out + figure_targets()

@@ -116,7 +116,7 @@ rule figure_dsa_mds:
 
 rule figure_degeneracy:
     input:
-        tables=expand("results/{task}/degeneracy.csv", task=TASKS),
+        tables=expand("results/{task}/degeneracy.csv", task=degeneracy_tasks()),
         code=package_sources("plots"),
     output:
         pdf="results/figures/degeneracy.pdf",

@@ -51,8 +51,10 @@ rule similarity_metric:
 
 rule degeneracy:
     input:
-        evals=lambda w: [f"{net_dir(w.task, n)}/eval.csv" for n in standard_ids()],
-        models=lambda w: [f"{net_dir(w.task, n)}/model.npz" for n in standard_ids()],
+        evals=lambda w: [f"{net_dir(w.task, n)}/eval.csv" for n in standard_ids(w.task)],
+        models=lambda w: [
+            f"{net_dir(w.task, n)}/model.npz" for n in standard_ids(w.task)
+        ],
         dsa="results/{task}/similarity/dsa.csv",
         code=package_sources("analysis") + [f"{SRC}/comparison.py"],
     output:
@@ -65,7 +67,5 @@ rule degeneracy:
     resources:
         runtime=20,
         mem_mb=2000,
-    params:
-        standard=standard_ids(),
     script:
         "../scripts/degeneracy.py"

@@ -81,7 +81,9 @@ def manifold_panels(nets: dict[str, tuple], task: str):
             colour = colours.get(row.reaches, "0.4") if row.kind == "unstable" else "tab:blue"
             if "basin_labels" in marrays and row.kind == "unstable":
                 colour = "tab:red"
-            ax.plot(curve[:, 0], curve[:, 1], color=colour, lw=1.0, zorder=2)
+            reached = row.reaches >= 0 or row.kind == "stable" or "basin_labels" in marrays
+            ax.plot(curve[:, 0], curve[:, 1], color=colour, lw=1.0 if reached else 0.4,
+                    alpha=1.0 if reached else 0.5, zorder=2)
         fixed = points[points["kind"] != "slow"]
         for row in fixed.itertuples():
             ax.scatter(row.pc1, row.pc2, marker=STABILITY_MARKERS[row.stability], s=30, zorder=3,
