@@ -61,7 +61,7 @@ def test_tiny_workflow_produces_every_analysis_and_figure(tiny_run):
         assert (cka.loc[cka["net_a"] == cka["net_b"], "value"] > 1 - 1e-9).all()
         deg = pd.read_csv(tiny_run / "results" / task / "degeneracy.csv")
         assert set(deg["level"]) == {"behaviour", "dynamics", "weights"} and deg["value"].notna().all()
-        for panel in ("training", "predictability", "ood", "fixed_points", "dsa_mds"):
+        for panel in ("training", "predictability", "ood", "fixed_points", "manifolds", "dsa_mds"):
             for ext in ("pdf", "png"):
                 assert (tiny_run / "results" / "figures" / f"{task}_{panel}.{ext}").stat().st_size > 1000
 
