@@ -1,6 +1,7 @@
 """Shared fixtures: one real run of the tiny workflow for every test that only reads its results."""
 
 import pytest
+import scipy.linalg.cython_blas  # noqa: F401  load the BLAS numba uses first, so threadpool_limits reaches it
 from tiny import TINY, snakemake, write_config
 
 

@@ -4,7 +4,6 @@ finite differences, closed forms and hand-built networks; known results on train
 
 import numpy as np
 import pytest
-import scipy.linalg.cython_blas  # noqa: F401  load the BLAS numba uses, so threadpool_limits reaches it
 from scipy.optimize import brentq
 from threadpoolctl import threadpool_limits
 

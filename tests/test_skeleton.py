@@ -4,7 +4,6 @@ run along the edges of the output cube to neighbouring corners."""
 
 import numpy as np
 import pytest
-import scipy.linalg.cython_blas  # noqa: F401  load the BLAS numba uses, so threadpool_limits reaches it
 from scipy.optimize import brentq
 from threadpoolctl import threadpool_limits
 
