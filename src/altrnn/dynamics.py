@@ -27,6 +27,7 @@ DEFAULTS = {
     "slow_tol": 1e-6,
     "unique_tol": 1e-3,
     "outlier_factor": 10.0,
+    "slow_exclusion": 0.05,  # slow points this close (relative) to a fixed point are dropped; 0 keeps all
     "max_iters": 2000,
     "max_period": 4,  # ReLU networks: longest cycle searched exactly
     "n_plot_trials": 16,  # trajectories stored (in PCA coordinates) for the figures
@@ -101,7 +102,8 @@ def fixed_point_analysis(saved: SavedModel, task, settings: dict | None = None):
         init = fixed_points.sample_initial_states(states, s["n_initial"], s["noise"], rng)
         fps = fixed_points.find_fixed_points(
             params, cfg, u, init, q_tol=s["q_tol"], slow_tol=s["slow_tol"], unique_tol=s["unique_tol"],
-            outlier_factor=s["outlier_factor"], max_iters=s["max_iters"], visited=states.reshape(-1, N))
+            outlier_factor=s["outlier_factor"], slow_exclusion=s["slow_exclusion"], max_iters=s["max_iters"],
+            visited=states.reshape(-1, N))
         a = fps.arrays()
         parts.append((fps.table().assign(condition=name, method="optimised"), a["x"], a["eigvals"], a["eigvecs"]))
         n_rows += len(fps)
