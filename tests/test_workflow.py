@@ -80,6 +80,28 @@ def test_figures_are_reproducible_and_only_changed_ones_rebuild(tiny_run, tmp_pa
     assert planned == ["results/figures/flipflop_ood.pdf", "results/figures/flipflop_ood.png"]
 
 
+def test_a_corrupted_model_fails_its_jobs_naming_the_file(tiny_run, tmp_path):
+    workdir = tmp_path / "copy"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    model = workdir / "results" / "flipflop" / "nets" / "std-g1-s0" / "model.npz"
+    model.write_bytes(model.read_bytes()[:500])
+    proc = snakemake(workdir, "results/flipflop/nets/std-g1-s0/eval.csv", "--forcerun", "evaluate", check=False)
+    assert proc.returncode != 0
+    assert "ResultFileError: results/flipflop/nets/std-g1-s0/model.npz" in proc.stdout + proc.stderr
+    assert not (workdir / "results" / "flipflop" / "nets" / "std-g1-s0" / "eval.csv").exists()
+
+
+def test_paper_config_is_valid_and_plans_every_task(tmp_path):
+    from altrnn.tasks import TASKS
+
+    (tmp_path / "config.yaml").write_text((REPO / "config" / "paper.yaml").read_text())
+    outputs = planned_outputs(tmp_path)
+    for task in TASKS:
+        assert f"results/{task}/nets/alt3/fixed_points.csv" in outputs, task
+        assert f"results/figures/{task}_dsa_mds.png" in outputs, task
+    assert "results/figures/degeneracy.png" in outputs
+
+
 def test_second_run_has_nothing_to_do(tiny_run):
     assert planned_outputs(tiny_run) == []
     assert "Nothing to be done" in snakemake(tiny_run, "-n").stdout
