@@ -2,12 +2,16 @@
 
 Jobs that start together with an empty numba cache would each compile the same
 kernels (seconds each) and race to write the same cache files. The workflow's
-`compile_kernels` rule runs this first; every other job then loads the cache.
+`compile_kernels` rule runs compile_kernels before any training job and
+`compile_analysis_kernels` runs compile_analysis_kernels before any analysis
+job; every other job then loads the cache.
 """
 
 from __future__ import annotations
 
 import logging
+
+import numpy as np
 
 from .experiment import insd_penalty_factory
 from .io import SavedModel
@@ -36,3 +40,20 @@ def compile_kernels(variants) -> list[str]:
         lines.append(f"{activation} {dtype}")
     return lines
 
+
+
+def compile_analysis_kernels() -> list[str]:
+    """Run the fixed-point optimiser (tanh and relu) and DSA's alignment once on tiny problems."""
+    from .analysis import dsa, fixed_points
+    from .model import init_params
+
+    rng = np.random.default_rng(0)
+    for activation in ("tanh", "relu"):
+        cfg = ModelConfig(n_in=1, n_rec=4, n_out=1, activation=activation, dtype="float64")
+        params = init_params(cfg, 0.5, rng)
+        fixed_points.find_fixed_points(params, cfg, np.zeros(1), rng.standard_normal((4, 4)), max_iters=5)
+    A, B = np.diag([0.9, 0.5, 0.2]), np.diag([0.8, 0.6, 0.1])
+    dsa.dsa_distance(A, B, n_restarts=1)
+    lines = ["fixed_points tanh relu", "dsa"]
+    log.info("analysis kernels ready: %s", ", ".join(lines))
+    return lines

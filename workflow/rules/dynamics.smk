@@ -7,6 +7,7 @@ rule dynamics:
     input:
         model="results/{task}/nets/{net_id}/model.npz",
         code=package_sources("model", "tasks", "analysis") + [f"{SRC}/dynamics.py"],
+        kernels="results/analysis_kernels_compiled.txt",
     output:
         points="results/{task}/nets/{net_id}/fixed_points.csv",
         point_arrays="results/{task}/nets/{net_id}/fixed_points.npz",

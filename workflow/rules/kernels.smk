@@ -19,11 +19,33 @@ rule compile_kernels:
         runtime=10,
         mem_mb=1000,
     params:
+        stage="training",
         variants=lambda w: sorted(
             {
                 (s["model"]["activation"], s["model"]["dtype"])
                 for s in map(task_settings, TASKS)
             }
         ),
+    script:
+        "../scripts/compile_kernels.py"
+
+
+rule compile_analysis_kernels:
+    input:
+        code=package_sources("model", "analysis"),
+        warmup=f"{SRC}/warmup.py",
+    output:
+        "results/analysis_kernels_compiled.txt",
+    log:
+        "logs/compile_analysis_kernels.log",
+    conda:
+        "../../envs/altrnn.yaml"
+    threads: 1
+    resources:
+        runtime=10,
+        mem_mb=1000,
+    params:
+        stage="analysis",
+        variants=[],
     script:
         "../scripts/compile_kernels.py"

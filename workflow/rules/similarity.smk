@@ -28,6 +28,7 @@ rule similarity_metric:
         models=lambda w: [f"{net_dir(w.task, n)}/model.npz" for n in net_ids(w.task)],
         code=package_sources("model", "tasks", "insd", "analysis")
         + [f"{SRC}/comparison.py"],
+        kernels="results/analysis_kernels_compiled.txt",
     output:
         table="results/{task}/similarity/{metric}.csv",
         mds="results/{task}/similarity/{metric}_mds.csv",
