@@ -1,8 +1,15 @@
-"""Shared fixtures: one real run of the tiny workflow for every test that only reads its results."""
+"""Shared fixtures: one real run of the tiny workflow, one trained flip-flop network (read-only)."""
 
+import numpy as np
 import pytest
 import scipy.linalg.cython_blas  # noqa: F401  load the BLAS numba uses first, so threadpool_limits reaches it
+from threadpoolctl import threadpool_limits
 from tiny import TINY, snakemake, write_config
+
+from altrnn.analysis.fixed_points import find_fixed_points, sample_initial_states
+from altrnn.model import ModelConfig, forward
+from altrnn.tasks import make_task
+from altrnn.train import TrainConfig, train
 
 
 @pytest.fixture(scope="session")
@@ -12,3 +19,18 @@ def tiny_run(tmp_path_factory):
     write_config(workdir, TINY)
     snakemake(workdir)
     return workdir
+
+
+@pytest.fixture(scope="session")
+def flipflop():
+    """A trained 3-bit flip-flop network (N = 24), its visited states and its fixed points under zero input."""
+    with threadpool_limits(1):
+        task = make_task("flipflop", {"T": 60})
+        cfg = ModelConfig(n_in=3, n_rec=24, n_out=3)
+        params = train(task, cfg, TrainConfig(batch_size=32, lr=1e-2, max_iters=800, log_every=100),
+                       g=1.0, seed=2).params
+        batch = task.batch(64, np.random.default_rng(0))
+        states = forward(params, cfg, batch.inputs).x
+        x0 = sample_initial_states(states, 256, 0.1, np.random.default_rng(1))
+        fp = find_fixed_points(params, cfg, np.zeros(3), x0, visited=states)
+    return params, cfg, states, fp

@@ -303,22 +303,7 @@ def test_bad_input_names_the_argument(kwargs, match):
         sample_initial_states(np.zeros(6), 2, 0.1, np.random.default_rng(0))
 
 
-# --------------------------------------------------------------------------- known results on trained networks
-
-@pytest.fixture(scope="module")
-def flipflop():
-    """A 3-bit flip-flop network (N = 24), its fixed points under zero input and its visited states."""
-    with threadpool_limits(1):
-        task = make_task("flipflop", {"T": 60})
-        cfg = ModelConfig(n_in=3, n_rec=24, n_out=3)
-        params = train(task, cfg, TrainConfig(batch_size=32, lr=1e-2, max_iters=800, log_every=100),
-                       g=1.0, seed=2).params
-        batch = task.batch(64, np.random.default_rng(0))
-        states = forward(params, cfg, batch.inputs).x
-        x0 = sample_initial_states(states, 256, 0.1, np.random.default_rng(1))
-        fp = find_fixed_points(params, cfg, np.zeros(3), x0, visited=states)
-    return params, cfg, states, fp
-
+# ------------------------------------------ known results on trained networks (`flipflop`: conftest.py)
 
 def readout(params, x):
     return np.tanh(x) @ np.asarray(params.W_out, dtype=np.float64).T + params.b_out

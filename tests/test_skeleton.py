@@ -7,12 +7,10 @@ import pytest
 from scipy.optimize import brentq
 from threadpoolctl import threadpool_limits
 
-from altrnn.analysis.fixed_points import describe, find_fixed_points, sample_initial_states
+from altrnn.analysis.fixed_points import describe
 from altrnn.analysis.skeleton import TABLE_COLUMNS, unstable_directions, unstable_manifolds
 from altrnn.analysis.stability import rnn_map
-from altrnn.model import ModelConfig, Params, forward
-from altrnn.tasks import make_task
-from altrnn.train import TrainConfig, train
+from altrnn.model import ModelConfig, Params
 
 
 def test_unstable_directions_of_real_and_complex_spectra():
@@ -85,16 +83,10 @@ def test_branches_end_unreached_without_attractors_or_steps():
 
 
 @pytest.fixture(scope="module")
-def flipflop_skeleton():
-    """The 3-bit flip-flop network of test_fixed_points (same training), its points and skeleton."""
+def flipflop_skeleton(flipflop):
+    """The trained 3-bit flip-flop network (conftest), its points and skeleton."""
+    params, cfg, _, fp = flipflop
     with threadpool_limits(1):
-        task = make_task("flipflop", {"T": 60})
-        cfg = ModelConfig(n_in=3, n_rec=24, n_out=3)
-        params = train(task, cfg, TrainConfig(batch_size=32, lr=1e-2, max_iters=800, log_every=100),
-                       g=1.0, seed=2).params
-        states = forward(params, cfg, task.batch(64, np.random.default_rng(0)).inputs).x
-        x0 = sample_initial_states(states, 256, 0.1, np.random.default_rng(1))
-        fp = find_fixed_points(params, cfg, np.zeros(3), x0, visited=states)
         sk = unstable_manifolds(params, cfg, np.zeros(3), fp)
     return params, fp, sk
 
