@@ -223,3 +223,18 @@ def test_distance_matrix(states):
         sim.distance_matrix(table.iloc[1:], "cka")
     with pytest.raises(ValueError, match="missing column"):
         sim.distance_matrix(pd.DataFrame({"net_a": ["a"]}), "cka")
+
+
+def test_pairwise_dsa_passes_the_whitening_option_to_the_dmd_fit():
+    from altrnn.analysis import dsa
+
+    rng = np.random.default_rng(3)
+    states = {name: rng.standard_normal((30, 4, 6)).cumsum(axis=0) * 0.1 for name in ("a", "b")}
+    values = []
+    for whiten in (False, True):
+        table = pairwise("dsa", states, n_delays=3, rank=5, whiten=whiten, n_restarts=1)
+        A = {n: dsa.fit_dmd(s, n_delays=3, rank=5, whiten=whiten).A for n, s in states.items()}
+        expected = dsa.dsa_distance(A["a"], A["b"], n_restarts=1)
+        values.append(table.query("net_a == 'a' and net_b == 'b'")["value"].item())
+        assert values[-1] == pytest.approx(expected, abs=1e-9)
+    assert abs(values[0] - values[1]) > 1e-5  # the option changes the answer, so the check above can fail

@@ -210,11 +210,11 @@ def _procrustes_prepare(states):
     return _shape(_flat(states), "states")
 
 
-def _dsa_prepare(states, n_delays=20, rank=15, delay_interval=1):
+def _dsa_prepare(states, n_delays=20, rank=15, delay_interval=1, whiten=False):
     S = np.asarray(states)
     if S.ndim != 3:
         raise ValueError(f"states must be (T, B, N), got shape {S.shape}")
-    return dsa.fit_dmd(S, n_delays=n_delays, rank=rank, delay_interval=delay_interval).A
+    return dsa.fit_dmd(S, n_delays=n_delays, rank=rank, delay_interval=delay_interval, whiten=whiten).A
 
 
 def _dsa_compare(fa, fb, n_restarts=dsa.N_RESTARTS, seed=0):
@@ -261,7 +261,7 @@ METRICS: dict[str, Metric] = {
                          description="angular Procrustes shape distance in radians, in [0, pi/2]; "
                                      "used as the distance"),
     "dsa": Metric("dsa", "distance", _dsa_prepare, _dsa_compare, _identity,
-                  prepare_options=("n_delays", "rank", "delay_interval"),
+                  prepare_options=("n_delays", "rank", "delay_interval", "whiten"),
                   compare_options=("n_restarts", "seed"),
                   description="DSA angular distance between rank-reduced DMD operators of delay-embedded "
                               "states, in radians, in [0, pi]; used as the distance"),
