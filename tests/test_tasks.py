@@ -48,6 +48,9 @@ def test_accuracy_of_targets_is_one(name):
     task = make_task(name)
     batch = task.batch(B, rng())
     assert task.accuracy(batch.targets, batch) == 1.0
+    assert masked_mse(batch.targets, batch) == 0.0
+    with pytest.raises(ValueError):
+        task.accuracy(batch.targets[:-1], batch)
 
 
 @pytest.mark.parametrize("name", ["flipflop", "integration"])
