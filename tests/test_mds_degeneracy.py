@@ -166,7 +166,7 @@ def test_degeneracy_table_gathers_the_levels():
     weights = {"net0": W, "net1": W[np.ix_(perm, perm)], "net2": rng.standard_normal((8, 8))}
     D = np.array([[0.0, 0.2, 0.4], [0.2, 0.0, 0.9], [0.4, 0.9, 0.0]])
     table = degeneracy_table(eval_table=_eval_table(), dsa=D, weights=weights)
-    assert list(table.columns) == ["level", "measure", "value", "n_networks"]
+    assert list(table.columns) == ["level", "measure", "value", "ci_low", "ci_high", "n_networks"]
     assert set(table["level"]) == {"behaviour", "dynamics", "weights"}
     row = table.set_index("measure")
     assert row.loc["mean_dsa_distance", "value"] == pytest.approx(0.5)

@@ -6,7 +6,7 @@
 - weights: mean pairwise distance between recurrent weight matrices after the
   best matching of neurons (networks are only defined up to a relabelling).
 
-degeneracy_table gathers them into one tidy table: level, measure, value, n_networks.
+degeneracy_table gathers them into one tidy table: level, measure, value, ci_low, ci_high, n_networks.
 """
 
 import itertools
@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from .statistics import bootstrap_networks, pair_mean
+
 __all__ = ["behavioural_degeneracy", "dynamical_degeneracy", "align_permutation", "permutation_distance",
            "weight_degeneracy", "degeneracy_table"]
 
 IN_DISTRIBUTION = "in_distribution"
-COLUMNS = ["level", "measure", "value", "n_networks"]
+COLUMNS = ["level", "measure", "value", "ci_low", "ci_high", "n_networks"]
 
 
 # --- behaviour ----------------------------------------------------------------------------------------
@@ -186,30 +188,76 @@ def weight_degeneracy(weights: dict, n_rounds=20) -> float:
     """Mean permutation_distance over the unordered pairs of networks; weights: net_id -> W (N, N)."""
     if len(weights) < 2:
         raise ValueError("weight degeneracy needs at least 2 networks")
-    return float(np.mean([permutation_distance(weights[a], weights[b], n_rounds)
-                          for a, b in itertools.combinations(weights, 2)]))
+    return pair_mean(pairwise_weight_distances(weights, n_rounds))
 
 
 # --- all levels -------------------------------------------------------------------------------------
 
 
-def degeneracy_table(eval_table=None, dsa=None, weights=None, n_rounds=20) -> pd.DataFrame:
-    """One tidy table (level, measure, value, n_networks) of whichever levels are given.
+def _log_losses(eval_table, loss_floor=1e-12):
+    """(networks x conditions) matrix of log10 loss, conditions in table order, and the condition names."""
+    logs = eval_table.assign(log_loss=np.log10(np.maximum(eval_table["loss"].to_numpy(np.float64), loss_floor)))
+    conditions = list(dict.fromkeys(logs["condition"]))
+    M = logs.pivot(index="net_id", columns="condition", values="log_loss").reindex(columns=conditions)
+    return M.to_numpy(np.float64), conditions
+
+
+def _behaviour_intervals(eval_table, table, n_boot, seed):
+    """Bootstrap intervals (resampling networks) of every behaviour row of `table`."""
+    M, conditions = _log_losses(eval_table)
+    ood = [i for i, c in enumerate(conditions) if c != IN_DISTRIBUTION]
+
+    def spread(idx, cols):
+        with np.errstate(invalid="ignore"):
+            sd = np.nanstd(M[np.ix_(idx, cols)], axis=0, ddof=1)
+        return float(np.mean(sd)) if len(np.unique(idx)) > 1 else np.nan
+
+    out = []
+    for measure in table["measure"]:
+        cols = ood if measure == "ood_log10_loss_std" else [conditions.index(measure[len("log10_loss_std["):-1])]
+        out.append(bootstrap_networks(M.shape[0], lambda idx: spread(idx, cols), n_boot, seed=seed))
+    return out
+
+
+def pairwise_weight_distances(weights: dict, n_rounds=20) -> np.ndarray:
+    """Symmetric matrix of permutation_distance between every two networks (in dict order)."""
+    names = list(weights)
+    D = np.zeros((len(names), len(names)))
+    for i, j in itertools.combinations(range(len(names)), 2):
+        D[i, j] = D[j, i] = permutation_distance(weights[names[i]], weights[names[j]], n_rounds)
+    return D
+
+
+def degeneracy_table(eval_table=None, dsa=None, weights=None, n_rounds=20, n_boot=1000, seed=0) -> pd.DataFrame:
+    """One tidy table (level, measure, value, ci_low, ci_high, n_networks) of whichever levels are given.
 
     eval_table -> behaviour rows (see behavioural_degeneracy); dsa (long table
     or square matrix of DSA distances) -> dynamics row "mean_dsa_distance";
     weights (net_id -> recurrent W) -> weights row "mean_permutation_distance".
+    ci_low, ci_high: 95% percentile-bootstrap interval over resampled networks
+    (analysis.statistics; pairs of a resampled network with itself are left
+    out); NaN with fewer than 3 networks.
     """
     if eval_table is None and dsa is None and weights is None:
         raise ValueError("give at least one of eval_table, dsa, weights")
     parts = []
     if eval_table is not None:
-        parts.append(behavioural_degeneracy(eval_table))
+        behaviour = behavioural_degeneracy(eval_table)
+        behaviour[["ci_low", "ci_high"]] = _behaviour_intervals(eval_table, behaviour, n_boot, seed)
+        parts.append(behaviour)
     if dsa is not None:
-        names, _ = _square(dsa, "dsa")
+        names, D = _square(dsa, "dsa")
+        D = (D + D.T) / 2
+        low, high = bootstrap_networks(len(names), lambda idx: pair_mean(D, idx), n_boot, seed=seed)
         parts.append(pd.DataFrame([{"level": "dynamics", "measure": "mean_dsa_distance",
-                                    "value": dynamical_degeneracy(dsa), "n_networks": len(names)}]))
+                                    "value": dynamical_degeneracy(dsa), "ci_low": low, "ci_high": high,
+                                    "n_networks": len(names)}]))
     if weights is not None:
+        if len(weights) < 2:
+            raise ValueError("weight degeneracy needs at least 2 networks")
+        W = pairwise_weight_distances(weights, n_rounds)
+        low, high = bootstrap_networks(len(weights), lambda idx: pair_mean(W, idx), n_boot, seed=seed)
         parts.append(pd.DataFrame([{"level": "weights", "measure": "mean_permutation_distance",
-                                    "value": weight_degeneracy(weights, n_rounds), "n_networks": len(weights)}]))
+                                    "value": pair_mean(W), "ci_low": low, "ci_high": high,
+                                    "n_networks": len(weights)}]))
     return pd.concat(parts, ignore_index=True)[COLUMNS]
