@@ -1,14 +1,17 @@
 # Alternative solutions of task-trained RNNs: the workflow.
 # Stages live in workflow/rules; numerics live in the altrnn package.
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The default config, unless the command line names one: `--configfile my.yaml`
+# runs my.yaml alone (it is never merged into the default). The config is
+# checked by altrnn.config (workflow/rules/common.smk) before any job starts;
+# workflow/schemas/config.schema.yaml is generated from the same definitions.
+if not workflow.overwrite_configfiles:
 
-
-validate(config, "workflow/schemas/config.schema.yaml")
+    configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"
@@ -21,7 +24,9 @@ include: "workflow/rules/insd.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/dynamics.smk"
 include: "workflow/rules/similarity.smk"
+include: "workflow/rules/degeneracy.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/study.smk"
 
 
 rule all:

@@ -83,7 +83,7 @@ def median_time(f, repeats):
 
 def main(argv=None):
     args = parse_args(argv)
-    from altrnn import runtime
+    from altrnn.stages import runtime
     from altrnn.analysis import fixed_points as fpm
 
     runtime.configure(args.threads)  # loads the BLAS numba uses before limiting every BLAS

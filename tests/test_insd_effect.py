@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from altrnn import experiment
+from altrnn.insd import insd_penalty_factory
+from altrnn.stages.evaluate import evaluate
+from altrnn.stages.similarity import linear_predictability_table
 from altrnn.io import SavedModel
 from altrnn.model import ModelConfig
 from altrnn.tasks import make_task
@@ -28,12 +30,12 @@ def family():
         for g, seed in STANDARD:
             models[f"std-g{g:g}-s{seed}"] = SavedModel(train(task, cfg, tc, g=g, seed=seed).params, cfg, {})
         models["ref"] = SavedModel(train(task, cfg, tc, g=1.0, seed=100).params, cfg, {})
-        penalty = experiment.insd_penalty_factory({"ref": models["ref"]}, lam=2.0, rho=1e-3, rho_mode="relative")
+        penalty = insd_penalty_factory({"ref": models["ref"]}, lam=2.0, rho=1e-3, rho_mode="relative")
         alt = train(task, cfg, tc, g=1.0, seed=101, penalty_factory=penalty)
         models["alt1"] = SavedModel(alt.params, cfg, {})
-        table = experiment.linear_predictability_table(models, task, n_trials=128, seed=1, test_fraction=0.5,
+        table = linear_predictability_table(models, task, n_trials=128, seed=1, test_fraction=0.5,
                                                        rho=1e-3)
-        accuracy = {name: experiment.evaluate(m, task, 256, 0)["accuracy"].iloc[0] for name, m in models.items()}
+        accuracy = {name: evaluate(m, task, 256, 0)["accuracy"].iloc[0] for name, m in models.items()}
     return table, accuracy, alt.log
 
 

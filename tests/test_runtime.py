@@ -6,7 +6,7 @@ import sys
 
 PROBE = """
 import json
-from altrnn import runtime
+from altrnn.stages import runtime
 runtime.configure(1)
 import numpy as np
 from altrnn.model.kernels import matmul

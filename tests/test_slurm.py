@@ -108,7 +108,7 @@ def test_slurm_jobs_got_the_profiles_resources(slurm_run):
         assert (mem, slurm_minutes(limit), int(cpus)) == (f"{wanted['mem_mb']}M", wanted["runtime"], threads), \
             (rule, line)
         seen.add(rule)
-    assert seen == set(profile["set-resources"]) - {"degeneracy", "figure_degeneracy"}
+    assert seen == set(profile["set-resources"]) - {"degeneracy", "figure_degeneracy", "study"}
 
 
 def test_second_run_plans_nothing(slurm_run):

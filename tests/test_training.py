@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from altrnn import experiment
+from altrnn.insd import insd_penalty_factory
+from altrnn.stages import evaluate as evaluate_stage
+from altrnn.stages import train as train_stage
 from altrnn.io import ResultFileError, load_model
 from altrnn.model import ModelConfig
 from altrnn.tasks import make_task
@@ -83,14 +85,14 @@ def test_diverging_training_fails_clearly_and_writes_nothing(tmp_path):
     cfg = ModelConfig(n_in=task.n_in, n_rec=16, n_out=task.n_out, activation="relu")
     model, log = tmp_path / "model.npz", tmp_path / "train_log.csv"
     with pytest.raises(TrainingDiverged, match="diverged at iteration"):
-        experiment.train_and_save(task, cfg, tc, 3.0, 0, "std-g3-s0", str(model), str(log))
+        train_stage.train_and_save(task, cfg, tc, 3.0, 0, "std-g3-s0", str(model), str(log))
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_model_file_round_trip_and_corruption(tmp_path):
     task, cfg, tc = small()
     model, log = tmp_path / "model.npz", tmp_path / "train_log.csv"
-    result = experiment.train_and_save(task, cfg, tc, 1.0, 0, "std-g1-s0", str(model), str(log))
+    result = train_stage.train_and_save(task, cfg, tc, 1.0, 0, "std-g1-s0", str(model), str(log))
     saved = load_model(model)
     assert saved.config == cfg
     assert saved.metadata["task"] == "flipflop" and saved.metadata["seed"] == 0
@@ -107,7 +109,7 @@ def test_evaluation_table_covers_every_condition():
     result = train(task, cfg, tc, g=1.0, seed=0)
     from altrnn.io import SavedModel
 
-    table = experiment.evaluate(SavedModel(result.params, cfg, {}), task, n_trials=8, seed=0)
+    table = evaluate_stage.evaluate(SavedModel(result.params, cfg, {}), task, n_trials=8, seed=0)
     assert list(table.columns) == ["condition", "loss", "accuracy"]
     assert list(table["condition"]) == ["in_distribution", *task.ood_variants()]
     assert table["loss"].notna().all() and table["accuracy"].between(0, 1).all()
@@ -118,11 +120,11 @@ def test_insd_penalty_weight_ramps_up_over_the_warmup():
     ref = train(task, cfg, tc, g=1.0, seed=0).params
     from altrnn.io import SavedModel
 
-    factory = experiment.insd_penalty_factory({"ref": SavedModel(ref, cfg, {})}, lam=2.0, rho=1e-3,
+    factory = insd_penalty_factory({"ref": SavedModel(ref, cfg, {})}, lam=2.0, rho=1e-3,
                                               rho_mode="relative", warmup=4)
     inputs = task.batch(4, np.random.default_rng(0)).inputs
     assert [factory(inputs, it).lam for it in range(6)] == [0.5, 1.0, 1.5, 2.0, 2.0, 2.0]
-    no_warmup = experiment.insd_penalty_factory({"ref": SavedModel(ref, cfg, {})}, 2.0, 1e-3, "relative")
+    no_warmup = insd_penalty_factory({"ref": SavedModel(ref, cfg, {})}, 2.0, 1e-3, "relative")
     assert no_warmup(inputs, 0).lam == 2.0
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from altrnn import netids
 from altrnn.io import load_model
 
 from tiny import NETS, REPO, SNAKEMAKE, TINY, planned_outputs, snakemake, write_config  # noqa: F401
@@ -20,7 +21,7 @@ from tiny import NETS, REPO, SNAKEMAKE, TINY, planned_outputs, snakemake, write_
 def test_tiny_workflow_produces_every_result(tiny_run):
     for task in TINY["tasks"]:
         for net in NETS:
-            d = tiny_run / "results" / task / "nets" / net
+            d = tiny_run / netids.net_dir(task, net)
             saved = load_model(d / "model.npz")
             assert saved.metadata["task"] == task and saved.metadata["net_id"] == net
             log = pd.read_csv(d / "train_log.csv")
@@ -31,7 +32,7 @@ def test_tiny_workflow_produces_every_result(tiny_run):
             assert not (d / "checkpoint.npz").exists()
         alt_log = pd.read_csv(tiny_run / "results" / task / "nets" / "alt1" / "train_log.csv")
         assert "penalty_ref" in alt_log.columns and (alt_log["penalty"] > 0).all()
-        lp = pd.read_csv(tiny_run / "results" / task / "similarity" / "linear_predictability.csv")
+        lp = pd.read_csv(tiny_run / netids.similarity_file(task, "linear_predictability.csv"))
         assert list(lp.columns) == ["net_a", "net_b", "space", "value"]
         assert len(lp) == 2 * len(NETS) ** 2 and lp["value"].notna().all()
         assert set(lp["space"]) == {"full", "nullspace"}
@@ -39,12 +40,12 @@ def test_tiny_workflow_produces_every_result(tiny_run):
 
 
 def test_tiny_workflow_produces_every_analysis_and_figure(tiny_run):
-    from altrnn.dynamics import POINT_COLUMNS
+    from altrnn.stages.dynamics import POINT_COLUMNS
     from altrnn.io import read_npz
 
     for task in TINY["tasks"]:
         for net in NETS:
-            d = tiny_run / "results" / task / "nets" / net
+            d = tiny_run / netids.net_dir(task, net)
             fp = pd.read_csv(d / "fixed_points.csv")
             assert list(fp.columns) == POINT_COLUMNS
             arrays = read_npz(d / "fixed_points.npz")
@@ -58,11 +59,11 @@ def test_tiny_workflow_produces_every_analysis_and_figure(tiny_run):
             assert sorted(mds["net_id"]) == sorted(NETS) and {"dim1", "dim2"} <= set(mds.columns)
         cka = pd.read_csv(sim / "cka.csv")
         assert (cka.loc[cka["net_a"] == cka["net_b"], "value"] > 1 - 1e-9).all()
-        deg = pd.read_csv(tiny_run / "results" / task / "degeneracy.csv")
+        deg = pd.read_csv(tiny_run / netids.degeneracy_file(task))
         assert set(deg["level"]) == {"behaviour", "dynamics", "weights"} and deg["value"].notna().all()
         for panel in ("training", "predictability", "ood", "fixed_points", "manifolds", "dsa_mds"):
             for ext in ("pdf", "png"):
-                assert (tiny_run / "results" / "figures" / f"{task}_{panel}.{ext}").stat().st_size > 1000
+                assert (tiny_run / netids.figure_file(task, panel, ext)).stat().st_size > 1000
 
 
 def test_figures_are_reproducible_and_only_changed_ones_rebuild(tiny_run, tmp_path):
@@ -215,7 +216,7 @@ def test_concurrent_jobs_on_an_empty_numba_cache_load_the_warm_up_rules_kernels(
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert re.search(r"numba kernels: \d+ loaded from cache, [1-9]\d* compiled",
-                     (tmp_path / "logs" / "compile_kernels.log").read_text())
+                     (tmp_path / "logs" / "compile_kernels_tanh_float32.log").read_text())
     train_logs = sorted((tmp_path / "logs" / "flipflop").glob("train_*.log"))
     assert len(train_logs) == 5
     for log in train_logs:
@@ -225,7 +226,7 @@ def test_concurrent_jobs_on_an_empty_numba_cache_load_the_warm_up_rules_kernels(
 def test_processes_compiling_at_once_into_an_empty_cache_leave_it_valid(tmp_path):
     """Without the warm-up, 4 processes compiling the same kernels at once all succeed and the cache works."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
-    code = ("from altrnn.warmup import compile_kernels; from altrnn.model.kernels import cache_summary; "
+    code = ("from altrnn.stages.kernels import compile_kernels; from altrnn.model.kernels import cache_summary; "
             "compile_kernels([('tanh', 'float32')]); print(cache_summary())")
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(4)]

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from altrnn import netids
+
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
 
@@ -22,7 +24,9 @@ TINY = {
     "dynamics": {"n_trials": 8, "n_initial": 32},
     "threads": {"train": 1},
 }
-NETS = ["std-g1-s0", "std-g1.5-s0", "ref", "alt1"]
+NETS = [netids.standard_id(g, s) for g in TINY["standard"]["g"] for s in TINY["standard"]["seeds"]] + \
+    netids.insd_ids(TINY["insd"]["n_alternatives"])
+assert NETS == ["std-g1-s0", "std-g1.5-s0", "ref", "alt1"]
 
 
 def snakemake(workdir, *args, check=True):

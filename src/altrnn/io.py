@@ -1,4 +1,11 @@
-"""Reading and writing result files: atomic writes, model.npz, clear errors on bad files."""
+"""Reading and writing result files: atomic writes, model.npz, clear errors on bad files.
+
+The model package (and so numba) is imported only by the functions that read or
+write models, so that jobs which only read tables and arrays (figures, study
+tables) start fast.
+"""
+
+from __future__ import annotations
 
 import json
 import os
@@ -13,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .model import PARAM_NAMES, ModelConfig, Params
 
 
 class ResultFileError(RuntimeError):
@@ -79,6 +85,7 @@ class SavedModel:
 
 
 def save_model(path, params: Params, config: ModelConfig, metadata: dict):
+    """Write weights and metadata (model config, settings, version) to model.npz atomically."""
     meta = {"model": asdict(config), **metadata,
             "version": source_version()}
     write_npz(path, metadata=np.array(json.dumps(meta, sort_keys=True)), **params.as_dict())
@@ -86,6 +93,8 @@ def save_model(path, params: Params, config: ModelConfig, metadata: dict):
 
 def load_model(path) -> SavedModel:
     """Load model.npz written by save_model; a damaged or foreign file raises ResultFileError naming it."""
+    from .model import PARAM_NAMES, ModelConfig, Params
+
     data = read_npz(path)
     missing = [k for k in (*PARAM_NAMES, "metadata") if k not in data]
     if missing:

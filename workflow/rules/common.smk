@@ -1,114 +1,80 @@
-# Shared helpers: per-task settings, network ids, package sources as inputs.
-import copy
-from pathlib import Path
+# Wiring only: the checked config (altrnn.config), network ids and paths
+# (altrnn.netids), and the package files each stage imports (altrnn.sources).
+import re
 
-from altrnn.tasks import TASKS as TASK_GENERATORS
+from altrnn import config as altrnn_config
+from altrnn import netids
+from altrnn.config import canonical
+from altrnn.sources import ROOT as SOURCES_ROOT, stage_sources, task_sources
 
-SRC = Path(workflow.basedir) / "src" / "altrnn"
-TASKS = list(config["tasks"])
-
-
-def task_kind(task):
-    """The generator a task entry runs: its `task:` key, or the entry's own name."""
-    kind = (config["tasks"][task] or {}).get("task", task)
-    if kind not in TASK_GENERATORS:
-        raise ValueError(
-            f"config tasks.{task}: unknown task {kind!r}; known tasks: {sorted(TASK_GENERATORS)} "
-            f"(an entry with another name needs `task: <one of these>`)"
-        )
-    return kind
-
-
-for _task in TASKS:
-    task_kind(_task)
-
-
-SIMILARITY_METRICS = config["similarity"].get(
-    "metrics", ["cka", "rsa", "procrustes", "dsa"]
-)
+try:
+    CFG = altrnn_config.load(config)
+except altrnn_config.ConfigError as exc:
+    raise WorkflowError(f"config error: {exc}") from None
+UNITS = CFG.units  # label -> Settings: every task entry and every study condition
 
 
 wildcard_constraints:
-    task="|".join(TASKS),
-    metric="|".join(["cka", "rsa", "procrustes", "dsa"]),
-    g=r"[0-9.]+",
+    task="|".join(map(re.escape, UNITS)),
+    study="|".join(map(re.escape, CFG.studies)) or "^$",
+    metric="|".join(altrnn_config.METRICS),
+    g=r"[0-9.e+-]+",
     seed=r"\d+",
     k=r"[1-9]\d*",
+    activation="tanh|relu",
+    dtype="float32|float64",
 
 
-def package_sources(*parts):
-    """Package files a rule depends on, so that a code change reruns what it affects."""
-    files = [
-        SRC / "__init__.py",
-        SRC / "io.py",
-        SRC / "experiment.py",
-        SRC / "runtime.py",
-    ]
-    for part in parts:
-        files += sorted((SRC / part).glob("*.py"))
-    return [str(f) for f in files]
+def unit(w):
+    return UNITS[w.task]
 
 
-def task_settings(task):
-    """The task's generator and params plus the global model/train sections with its overrides merged in."""
-    own = config["tasks"][task] or {}
+def code(stage):
+    """Input function: the package files of `stage` plus the unit's own task module."""
+    return lambda w: stage_sources(stage) + task_sources(unit(w).task)
+
+
+def task_params(w):
+    return {"task": unit(w).task, "task_params": unit(w).params}
+
+
+def training_settings(w):
+    s = unit(w)
+    return canonical(
+        {"task": s.task, "params": s.params, "model": s.model, "train": s.train}
+    )
+
+
+def training_kernels(w):
+    m = unit(w).model
+    return f"results/kernels/train_{m.activation}_{m.dtype}.txt"
+
+
+ANALYSIS_KERNELS = "results/kernels/analysis.txt"
+
+
+def insd_settings(w):
+    """Only what the penalty uses: changing n_alternatives never retrains alt1."""
+    s = unit(w).insd
     return {
-        "task": task_kind(task),
-        "params": copy.deepcopy(own.get("params") or {}),
-        "model": {**config["model"], **(own.get("model") or {})},
-        "train": {**config["train"], **(own.get("train") or {})},
+        "lambda": s.lam,
+        "rho": s.rho,
+        "rho_mode": s.rho_mode,
+        "warmup": s.warmup,
     }
 
 
-def insd_settings(task):
-    """The global insd section with the task's overrides merged in."""
-    return {**config["insd"], **((config["tasks"][task] or {}).get("insd") or {})}
-
-
-def dynamics_settings(task):
-    """The global dynamics section with the task's overrides merged in."""
-    own = (config["tasks"][task] or {}).get("dynamics") or {}
-    return {**(config.get("dynamics") or {}), **own}
-
-
-def fmt_g(g):
-    return f"{float(g):g}"
-
-
-def standard_ids(task):
-    """Standard networks of a task: one per init scale g and seed (global `standard`, or the task's own)."""
-    std = {
-        **config["standard"],
-        **((config["tasks"][task] or {}).get("standard") or {}),
-    }
-    return [f"std-g{fmt_g(g)}-s{s}" for g in std["g"] for s in std["seeds"]]
-
-
-def insd_ids(task):
-    n_alt = insd_settings(task)["n_alternatives"]
-    return ["ref"] + [f"alt{k}" for k in range(1, n_alt + 1)]
-
-
-def net_ids(task):
-    return standard_ids(task) + insd_ids(task)
-
-
-def net_dir(task, net_id):
-    return f"results/{task}/nets/{net_id}"
-
-
-def earlier_models(w):
-    """model.npz of ref, alt1..alt{k-1}: the frozen networks alt{k} is decoupled from."""
-    earlier = ["ref"] + [f"alt{i}" for i in range(1, int(w.k))]
-    return [f"{net_dir(w.task, n)}/model.npz" for n in earlier]
+def net_files(name, ids="net_ids"):
+    """Input function: file `name` of every network (or every standard network) of the unit."""
+    return lambda w: [netids.net_file(w.task, n, name) for n in getattr(unit(w), ids)()]
 
 
 def figure_outputs(panel):
-    """PDF and report-marked PNG of one panel of one task."""
+    """PDF and report-marked PNG of one panel of one unit."""
     return {
-        "pdf": f"results/figures/{{task}}_{panel}.pdf",
+        "pdf": netids.figure_file("{task}", panel, "pdf"),
         "png": report(
-            f"results/figures/{{task}}_{panel}.png",
+            netids.figure_file("{task}", panel, "png"),
             caption=f"../report/{panel}.rst",
             category="{task}",
             subcategory=panel.replace("_", " "),
@@ -127,15 +93,23 @@ FIGURE_PANELS = [
 
 
 def degeneracy_tasks():
-    """Tasks with at least two standard networks, so that degeneracy is defined."""
-    return [t for t in TASKS if len(standard_ids(t)) >= 2]
+    """Task entries with at least two standard networks, so that degeneracy is defined."""
+    return [t for t in CFG.tasks if UNITS[t].has_degeneracy()]
+
+
+def figure_units():
+    """Task entries, and the conditions of studies that ask for per-condition figures."""
+    out = list(CFG.tasks)
+    for study in CFG.studies.values():
+        out += study.conditions if study.condition_figures else []
+    return out
 
 
 def figure_targets():
-    """PDF and PNG of every panel of every task, and of the degeneracy summary."""
+    """PDF and PNG of every panel of every figure unit, and of the degeneracy summary."""
     out = [
-        f"results/figures/{task}_{panel}.{ext}"
-        for task in TASKS
+        netids.figure_file(u, panel, ext)
+        for u in figure_units()
         for panel in FIGURE_PANELS
         for ext in ("pdf", "png")
     ]
@@ -144,13 +118,84 @@ def figure_targets():
     return out
 
 
-def all_targets():
+def unit_targets(label):
+    """Every result file of one unit that users load: models, logs, evaluations, analyses, comparisons."""
+    s = UNITS[label]
     out = []
-    for task in TASKS:
-        out += [f"{net_dir(task, n)}/eval.csv" for n in net_ids(task)]
-        out += [f"{net_dir(task, n)}/manifolds.csv" for n in net_ids(task)]
-        out.append(f"results/{task}/similarity/linear_predictability.csv")
-        out += [f"results/{task}/similarity/{m}_mds.csv" for m in SIMILARITY_METRICS]
-        if task in degeneracy_tasks():
-            out.append(f"results/{task}/degeneracy.csv")
-    return out + figure_targets()
+    for n in s.net_ids():
+        out += [
+            netids.net_file(label, n, f)
+            for f in ("model.npz", "train_log.csv", "eval.csv", "manifolds.csv")
+        ]
+    out.append(netids.similarity_file(label, "linear_predictability.csv"))
+    out += [netids.similarity_file(label, f"{m}_mds.csv") for m in s.similarity.metrics]
+    if s.has_degeneracy():
+        out.append(netids.degeneracy_file(label))
+    return out
+
+
+def study_targets():
+    return [f"{netids.study_dir(s)}/trends.csv" for s in CFG.studies]
+
+
+def all_targets():
+    out = [f for label in UNITS for f in unit_targets(label)]
+    return out + figure_targets() + study_targets()
+
+
+def study_conditions(study):
+    """What the study job reads: each condition's name, label, axis values, networks and metrics."""
+    out = []
+    for label in CFG.studies[study].conditions:
+        s = UNITS[label]
+        out.append(
+            {
+                "name": label.rsplit("/", 1)[-1],
+                "label": label,
+                "axes": {k: s.axes[k] for k in CFG.studies[study].axes},  # config order
+                "net_ids": s.net_ids(),
+                "metrics": list(s.similarity.metrics),
+                "degeneracy": s.has_degeneracy(),
+            }
+        )
+    return out
+
+
+def study_inputs(w):
+    files = []
+    for c in study_conditions(w.study):
+        for n in c["net_ids"]:
+            files += [
+                netids.net_file(c["label"], n, f)
+                for f in ("eval.csv", "train_log.csv", "model.npz")
+            ]
+        files.append(netids.similarity_file(c["label"], "linear_predictability.csv"))
+        files += [netids.similarity_file(c["label"], f"{m}.csv") for m in c["metrics"]]
+        if c["degeneracy"]:
+            files.append(netids.degeneracy_file(c["label"]))
+    return files
+
+
+def study_outputs():
+    from altrnn.stages.study import TREND_MEASURES
+
+    out = {
+        t: f"results/studies/{{study}}/{t}.csv"
+        for t in (
+            "conditions",
+            "eval",
+            "training",
+            "similarity",
+            "degeneracy",
+            "trends",
+        )
+    }
+    for m in TREND_MEASURES:
+        out[f"{m}_pdf"] = f"results/studies/{{study}}/trend_{m}.pdf"
+        out[f"{m}_png"] = report(
+            f"results/studies/{{study}}/trend_{m}.png",
+            caption="../report/trend.rst",
+            category="studies",
+            subcategory="{study}",
+        )
+    return out

@@ -1,4 +1,4 @@
-# Dynamics of every trained network, in one job per network (one process start):
+# Dynamics of every trained network, in one job per network (altrnn.stages.dynamics):
 # fixed and slow points (any network), exact fixed points and cycles (ReLU
 # networks), then the invariant manifolds of the saddles and ReLU basins.
 
@@ -6,8 +6,8 @@
 rule dynamics:
     input:
         model="results/{task}/nets/{net_id}/model.npz",
-        code=package_sources("model", "tasks", "analysis") + [f"{SRC}/dynamics.py"],
-        kernels="results/analysis_kernels_compiled.txt",
+        code=code("dynamics"),
+        kernels=ANALYSIS_KERNELS,
     output:
         points="results/{task}/nets/{net_id}/fixed_points.csv",
         point_arrays="results/{task}/nets/{net_id}/fixed_points.npz",
@@ -22,8 +22,8 @@ rule dynamics:
         runtime=60,
         mem_mb=2000,
     params:
-        task=lambda w: task_kind(w.task),
-        task_params=lambda w: task_settings(w.task)["params"],
-        settings=lambda w: dynamics_settings(w.task),
+        task=lambda w: unit(w).task,
+        task_params=lambda w: unit(w).params,
+        settings=lambda w: canonical(unit(w).dynamics),
     script:
         "../scripts/dynamics.py"

@@ -1,10 +1,10 @@
-# Evaluation of every network in and out of distribution.
+# Evaluation of every network in and out of distribution (altrnn.stages.evaluate).
 
 
 rule evaluate:
     input:
         model="results/{task}/nets/{net_id}/model.npz",
-        code=package_sources("model", "tasks"),
+        code=code("evaluate"),
     output:
         "results/{task}/nets/{net_id}/eval.csv",
     log:
@@ -16,9 +16,8 @@ rule evaluate:
         runtime=10,
         mem_mb=1000,
     params:
-        task=lambda w: task_kind(w.task),
-        task_params=lambda w: task_settings(w.task)["params"],
-        n_trials=config["evaluate"]["n_trials"],
-        seed=config["evaluate"]["seed"],
+        task=lambda w: unit(w).task,
+        task_params=lambda w: unit(w).params,
+        settings=lambda w: canonical(unit(w).evaluate),
     script:
         "../scripts/evaluate.py"

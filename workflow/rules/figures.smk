@@ -1,11 +1,12 @@
-# Paper panels per task, as PDF and PNG (the PNG goes into the Snakemake report).
+# Paper panels per unit, as PDF and PNG (the PNG goes into the Snakemake report),
+# drawn by altrnn.stages.figures.
 # `snakemake --cores N figures` rebuilds only the figures whose inputs changed.
 
 
 rule figure_training:
     input:
-        logs=lambda w: [f"{net_dir(w.task, n)}/train_log.csv" for n in net_ids(w.task)],
-        code=package_sources("plots"),
+        logs=net_files("train_log.csv"),
+        code=stage_sources("figures"),
     output:
         **figure_outputs("training"),
     log:
@@ -15,13 +16,13 @@ rule figure_training:
     params:
         panel="training",
     script:
-        "../scripts/figure.py"
+        "../scripts/figures.py"
 
 
 rule figure_predictability:
     input:
         table="results/{task}/similarity/linear_predictability.csv",
-        code=package_sources("plots"),
+        code=stage_sources("figures"),
     output:
         **figure_outputs("predictability"),
     log:
@@ -31,13 +32,13 @@ rule figure_predictability:
     params:
         panel="predictability",
     script:
-        "../scripts/figure.py"
+        "../scripts/figures.py"
 
 
 rule figure_ood:
     input:
-        evals=lambda w: [f"{net_dir(w.task, n)}/eval.csv" for n in net_ids(w.task)],
-        code=package_sources("plots"),
+        evals=net_files("eval.csv"),
+        code=stage_sources("figures"),
     output:
         **figure_outputs("ood"),
     log:
@@ -47,18 +48,14 @@ rule figure_ood:
     params:
         panel="ood",
     script:
-        "../scripts/figure.py"
+        "../scripts/figures.py"
 
 
 rule figure_fixed_points:
     input:
-        tables=lambda w: [
-            f"{net_dir(w.task, n)}/fixed_points.csv" for n in net_ids(w.task)
-        ],
-        arrays=lambda w: [
-            f"{net_dir(w.task, n)}/fixed_points.npz" for n in net_ids(w.task)
-        ],
-        code=package_sources("plots"),
+        tables=net_files("fixed_points.csv"),
+        arrays=net_files("fixed_points.npz"),
+        code=stage_sources("figures"),
     output:
         **figure_outputs("fixed_points"),
     log:
@@ -68,24 +65,16 @@ rule figure_fixed_points:
     params:
         panel="fixed_points",
     script:
-        "../scripts/figure.py"
+        "../scripts/figures.py"
 
 
 rule figure_manifolds:
     input:
-        points=lambda w: [
-            f"{net_dir(w.task, n)}/fixed_points.csv" for n in net_ids(w.task)
-        ],
-        point_arrays=lambda w: [
-            f"{net_dir(w.task, n)}/fixed_points.npz" for n in net_ids(w.task)
-        ],
-        tables=lambda w: [
-            f"{net_dir(w.task, n)}/manifolds.csv" for n in net_ids(w.task)
-        ],
-        arrays=lambda w: [
-            f"{net_dir(w.task, n)}/manifolds.npz" for n in net_ids(w.task)
-        ],
-        code=package_sources("plots"),
+        points=net_files("fixed_points.csv"),
+        point_arrays=net_files("fixed_points.npz"),
+        tables=net_files("manifolds.csv"),
+        arrays=net_files("manifolds.npz"),
+        code=stage_sources("figures"),
     output:
         **figure_outputs("manifolds"),
     log:
@@ -95,13 +84,13 @@ rule figure_manifolds:
     params:
         panel="manifolds",
     script:
-        "../scripts/figure.py"
+        "../scripts/figures.py"
 
 
 rule figure_dsa_mds:
     input:
         mds="results/{task}/similarity/dsa_mds.csv",
-        code=package_sources("plots"),
+        code=stage_sources("figures"),
     output:
         **figure_outputs("dsa_mds"),
     log:
@@ -111,13 +100,13 @@ rule figure_dsa_mds:
     params:
         panel="dsa_mds",
     script:
-        "../scripts/figure.py"
+        "../scripts/figures.py"
 
 
 rule figure_degeneracy:
     input:
         tables=expand("results/{task}/degeneracy.csv", task=degeneracy_tasks()),
-        code=package_sources("plots"),
+        code=stage_sources("figures"),
     output:
         pdf="results/figures/degeneracy.pdf",
         png=report(
@@ -133,7 +122,7 @@ rule figure_degeneracy:
     params:
         panel="degeneracy",
     script:
-        "../scripts/figure.py"
+        "../scripts/figures.py"
 
 
 rule figures:

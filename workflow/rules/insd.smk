@@ -1,36 +1,14 @@
-# INSD: a reference network, then alternatives alt1..altK, each penalised for
-# being linearly predictable (in the readout null space) from all earlier ones.
-
-
-rule train_ref:
-    input:
-        code=package_sources("model", "train", "tasks"),
-        kernels="results/kernels_compiled.txt",
-    output:
-        model="results/{task}/nets/ref/model.npz",
-        log="results/{task}/nets/ref/train_log.csv",
-    log:
-        "logs/{task}/train_ref.log",
-    conda:
-        "../../envs/altrnn.yaml"
-    threads: config["threads"].get("train", 1)
-    resources:
-        runtime=60,
-        mem_mb=2000,
-    params:
-        settings=lambda w: task_settings(w.task),
-        g=lambda w: insd_settings(w.task)["g"],
-        seed=lambda w: insd_settings(w.task)["seed"],
-        net_id="ref",
-    script:
-        "../scripts/train.py"
+# INSD alternatives alt1..altK (altrnn.stages.insd), each penalised for being
+# linearly predictable (in the readout null space) from all earlier ones.
 
 
 rule train_alternative:
     input:
-        code=package_sources("model", "train", "tasks", "insd"),
-        kernels="results/kernels_compiled.txt",
-        earlier=earlier_models,
+        code=code("insd"),
+        kernels=training_kernels,
+        earlier=lambda w: [
+            netids.net_file(w.task, n, "model.npz") for n in netids.earlier_ids(w.k)
+        ],
     output:
         model="results/{task}/nets/alt{k}/model.npz",
         log="results/{task}/nets/alt{k}/train_log.csv",
@@ -38,18 +16,15 @@ rule train_alternative:
         "logs/{task}/train_alt{k}.log",
     conda:
         "../../envs/altrnn.yaml"
-    threads: config["threads"].get("train", 1)
+    threads: CFG.threads.train
     resources:
         runtime=120,
         mem_mb=3000,
     params:
-        settings=lambda w: task_settings(w.task),
-        g=lambda w: insd_settings(w.task)["g"],
-        seed=lambda w: insd_settings(w.task)["seed"] + int(w.k),
-        net_id=lambda w: f"alt{w.k}",
-        lam=lambda w: insd_settings(w.task)["lambda"],
-        rho=lambda w: insd_settings(w.task)["rho"],
-        rho_mode=lambda w: insd_settings(w.task)["rho_mode"],
-        warmup=lambda w: insd_settings(w.task).get("warmup", 0),
+        settings=training_settings,
+        insd=insd_settings,
+        g=lambda w: unit(w).insd.g,
+        seed=lambda w: unit(w).insd.seed + int(w.k),
+        net_id=lambda w: netids.alternative_id(w.k),
     script:
-        "../scripts/train_alternative.py"
+        "../scripts/insd.py"

@@ -1,17 +1,21 @@
 # Compile the numba kernels once before the jobs that use them, so that jobs
-# starting together load the cache instead of all compiling (see altrnn.warmup).
-# Its code inputs are a subset of every training rule's, so it never makes a
-# network retrain that would not retrain anyway (except when warmup.py changes).
+# starting together load the cache instead of all compiling (altrnn.stages.kernels).
+# One job per (activation, dtype) of training: adding a ReLU task never
+# retrains the tanh networks.
 
 
 rule compile_kernels:
     input:
-        code=package_sources("model", "train"),
-        warmup=f"{SRC}/warmup.py",
+        # What training imports, plus the warm-up itself: an analysis change never
+        # recompiles (and so never retrains).
+        code=sorted(
+            set(stage_sources("insd") + task_sources("flipflop"))
+            | {f"{SOURCES_ROOT}/stages/kernels.py"}
+        ),
     output:
-        "results/kernels_compiled.txt",
+        "results/kernels/train_{activation}_{dtype}.txt",
     log:
-        "logs/compile_kernels.log",
+        "logs/compile_kernels_{activation}_{dtype}.log",
     conda:
         "../../envs/altrnn.yaml"
     threads: 1
@@ -20,22 +24,16 @@ rule compile_kernels:
         mem_mb=1000,
     params:
         stage="training",
-        variants=lambda w: sorted(
-            {
-                (s["model"]["activation"], s["model"]["dtype"])
-                for s in map(task_settings, TASKS)
-            }
-        ),
+        variants=lambda w: [[w.activation, w.dtype]],
     script:
-        "../scripts/compile_kernels.py"
+        "../scripts/kernels.py"
 
 
 rule compile_analysis_kernels:
     input:
-        code=package_sources("model", "analysis"),
-        warmup=f"{SRC}/warmup.py",
+        code=stage_sources("kernels"),
     output:
-        "results/analysis_kernels_compiled.txt",
+        ANALYSIS_KERNELS,
     log:
         "logs/compile_analysis_kernels.log",
     conda:
@@ -48,4 +46,4 @@ rule compile_analysis_kernels:
         stage="analysis",
         variants=[],
     script:
-        "../scripts/compile_kernels.py"
+        "../scripts/kernels.py"

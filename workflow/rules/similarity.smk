@@ -1,10 +1,11 @@
-# Comparison of all networks of a task.
+# Comparison of all networks of a unit (altrnn.stages.similarity). Each rule
+# receives only the settings it uses: a DSA option reruns only DSA.
 
 
 rule linear_predictability:
     input:
-        models=lambda w: [f"{net_dir(w.task, n)}/model.npz" for n in net_ids(w.task)],
-        code=package_sources("model", "tasks", "insd", "analysis"),
+        models=net_files("model.npz"),
+        code=code("similarity"),
     output:
         "results/{task}/similarity/linear_predictability.csv",
     log:
@@ -16,19 +17,21 @@ rule linear_predictability:
         runtime=20,
         mem_mb=4000,
     params:
-        task=lambda w: task_kind(w.task),
-        task_params=lambda w: task_settings(w.task)["params"],
-        options=config["similarity"],
+        task=lambda w: unit(w).task,
+        task_params=lambda w: unit(w).params,
+        settings=lambda w: {
+            k: canonical(getattr(unit(w).similarity, k))
+            for k in ("n_trials", "seed", "test_fraction", "rho")
+        },
     script:
-        "../scripts/linear_predictability.py"
+        "../scripts/similarity.py"
 
 
 rule similarity_metric:
     input:
-        models=lambda w: [f"{net_dir(w.task, n)}/model.npz" for n in net_ids(w.task)],
-        code=package_sources("model", "tasks", "insd", "analysis")
-        + [f"{SRC}/comparison.py"],
-        kernels="results/analysis_kernels_compiled.txt",
+        models=net_files("model.npz"),
+        code=code("similarity"),
+        kernels=ANALYSIS_KERNELS,
     output:
         table="results/{task}/similarity/{metric}.csv",
         mds="results/{task}/similarity/{metric}_mds.csv",
@@ -41,32 +44,12 @@ rule similarity_metric:
         runtime=60,
         mem_mb=4000,
     params:
-        task=lambda w: task_kind(w.task),
-        task_params=lambda w: task_settings(w.task)["params"],
-        n_trials=config["similarity"]["n_trials"],
-        seed=config["similarity"]["seed"],
-        options=lambda w: (config["similarity"].get("options") or {}).get(w.metric, {}),
+        task=lambda w: unit(w).task,
+        task_params=lambda w: unit(w).params,
+        settings=lambda w: {
+            "n_trials": unit(w).similarity.n_trials,
+            "seed": unit(w).similarity.seed,
+            "options": canonical(unit(w).similarity.options.get(w.metric, {})),
+        },
     script:
-        "../scripts/similarity_metric.py"
-
-
-rule degeneracy:
-    input:
-        evals=lambda w: [f"{net_dir(w.task, n)}/eval.csv" for n in standard_ids(w.task)],
-        models=lambda w: [
-            f"{net_dir(w.task, n)}/model.npz" for n in standard_ids(w.task)
-        ],
-        dsa="results/{task}/similarity/dsa.csv",
-        code=package_sources("analysis") + [f"{SRC}/comparison.py"],
-    output:
-        "results/{task}/degeneracy.csv",
-    log:
-        "logs/{task}/degeneracy.log",
-    conda:
-        "../../envs/altrnn.yaml"
-    threads: 1
-    resources:
-        runtime=20,
-        mem_mb=2000,
-    script:
-        "../scripts/degeneracy.py"
+        "../scripts/similarity.py"

@@ -1,10 +1,11 @@
-# Standard networks: one per init scale g and seed.
+# Networks trained on their task alone (altrnn.stages.train): standard
+# networks, one per init scale g and seed, and the INSD reference `ref`.
 
 
 rule train_standard:
     input:
-        code=package_sources("model", "train", "tasks"),
-        kernels="results/kernels_compiled.txt",
+        code=code("train"),
+        kernels=training_kernels,
     output:
         model="results/{task}/nets/std-g{g}-s{seed}/model.npz",
         log="results/{task}/nets/std-g{g}-s{seed}/train_log.csv",
@@ -12,14 +13,38 @@ rule train_standard:
         "logs/{task}/train_std-g{g}-s{seed}.log",
     conda:
         "../../envs/altrnn.yaml"
-    threads: config["threads"].get("train", 1)
+    threads: CFG.threads.train
     resources:
         runtime=60,
         mem_mb=2000,
     params:
-        settings=lambda w: task_settings(w.task),
+        settings=training_settings,
         g=lambda w: float(w.g),
         seed=lambda w: int(w.seed),
-        net_id=lambda w: f"std-g{w.g}-s{w.seed}",
+        net_id=lambda w: netids.standard_id(float(w.g), int(w.seed)),
+    script:
+        "../scripts/train.py"
+
+
+rule train_ref:
+    input:
+        code=code("train"),
+        kernels=training_kernels,
+    output:
+        model="results/{task}/nets/ref/model.npz",
+        log="results/{task}/nets/ref/train_log.csv",
+    log:
+        "logs/{task}/train_ref.log",
+    conda:
+        "../../envs/altrnn.yaml"
+    threads: CFG.threads.train
+    resources:
+        runtime=60,
+        mem_mb=2000,
+    params:
+        settings=training_settings,
+        g=lambda w: unit(w).insd.g,
+        seed=lambda w: unit(w).insd.seed,
+        net_id="ref",
     script:
         "../scripts/train.py"

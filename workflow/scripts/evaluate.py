@@ -1,14 +1,7 @@
-"""Evaluate one network in and out of distribution: eval.csv."""
+"""Evaluate one network in and out of distribution (eval.csv): altrnn.stages.evaluate."""
 
-from altrnn import experiment, runtime
-from altrnn.tasks import make_task
+from altrnn.stages import evaluate, runtime
 
 runtime.configure(snakemake.threads, snakemake.log[0])
-
-
-def main(p):
-    task = make_task(p.task, p.task_params)
-    experiment.evaluate_and_save(snakemake.input.model, task, p.n_trials, p.seed, snakemake.output[0])
-
-
-runtime.run(main, snakemake.params)
+p = snakemake.params
+runtime.run(evaluate.evaluate_network, p.task, p.task_params, p.settings, snakemake.input.model, snakemake.output[0])

@@ -9,8 +9,11 @@ from .penalty import (
     ridge_predictability,
     ridge_predictability_grad,
 )
+from .schedule import insd_penalty_factory, penalty_weight
 
 __all__ = [
+    "insd_penalty_factory",
+    "penalty_weight",
     "RHO_MODES",
     "INSDPenalty",
     "effective_rho",

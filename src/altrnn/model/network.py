@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import ModelSection
 from . import kernels
 from .kernels import matmul
 
@@ -24,10 +25,10 @@ class ModelConfig:
     n_in: int
     n_rec: int
     n_out: int
-    activation: str = "tanh"
-    alpha: float = 0.2
-    sigma_rec: float = 0.05
-    dtype: str = "float32"
+    activation: str = ModelSection.activation  # defaults: altrnn.config, the one place they live
+    alpha: float = ModelSection.alpha
+    sigma_rec: float = ModelSection.sigma_rec
+    dtype: str = ModelSection.dtype
 
     def __post_init__(self):
         if self.activation not in kernels.ACTIVATIONS:

@@ -1,4 +1,4 @@
-"""Per-network dynamics analysis as the workflow runs it: fixed points, cycles, manifolds, basins.
+"""Stage `dynamics`: fixed points, cycles, manifolds and basins of one network, as the workflow runs it.
 
 Ties the analysis modules to a trained network and its task: the visited
 states that seed the searches, the constant inputs to analyse under, the PCA
@@ -8,44 +8,31 @@ plane the figures use, and one table plus one set of arrays per network.
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
 
-from .analysis import fixed_points, manifolds_pl, plrnn, skeleton
-from .io import SavedModel
-from .model import forward
+from ..analysis import fixed_points, manifolds_pl, plrnn, skeleton
+from ..config import DynamicsConfig, parse_section
+from ..io import SavedModel, load_model, write_csv, write_npz
+from ..model import forward
+from ..tasks import make_task
 
-log = logging.getLogger("altrnn.dynamics")
+log = logging.getLogger("altrnn.stages.dynamics")
 
-DEFAULTS = {
-    "n_trials": 64,  # trials whose noise-free states seed the searches
-    "seed": 2024,
-    "n_initial": 256,  # initial states of the fixed-point search per input condition
-    "noise": 0.1,  # initial-state noise, relative to the states' spread
-    "q_tol": 1e-12,
-    "slow_tol": 1e-6,
-    "unique_tol": 1e-3,
-    "outlier_factor": 10.0,
-    "slow_exclusion": 0.05,  # slow points this close (relative) to a fixed point are dropped; 0 keeps all
-    "max_iters": 2000,
-    "max_period": 4,  # ReLU networks: longest cycle searched exactly
-    "n_plot_trials": 16,  # trajectories stored (in PCA coordinates) for the figures
-    "inputs": None,  # {name: constant input}; default: the task's analysis_inputs()
-    "max_saddles": 4,  # manifolds are grown for at most this many saddles per input
-    "basin_resolution": 60,  # grid points per side of the ReLU basin map
-}
 MANIFOLD_COLUMNS = ["condition", "kind", "point", "branch", "direction", "sign", "reaches", "steps", "stopped"]
 POINT_COLUMNS = ["condition", "method", *fixed_points.TABLE_COLUMNS, "pc1", "pc2", "pc3"]
 
 
-def settings_with_defaults(settings: dict | None) -> dict:
-    """DEFAULTS updated with `settings`; an unknown key is a ValueError naming it."""
-    settings = dict(settings or {})
-    unknown = sorted(set(settings) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown dynamics key(s) {unknown}; valid keys: {sorted(DEFAULTS)}")
-    return {**DEFAULTS, **settings}
+def settings_with_defaults(settings) -> dict:
+    """The dynamics section (config.DynamicsConfig) as a dict: defaults updated with `settings`.
+
+    An unknown key or bad value is a ConfigError naming it.
+    """
+    if not isinstance(settings, DynamicsConfig):
+        settings = parse_section(DynamicsConfig, settings, "dynamics")
+    return asdict(settings)
 
 
 def analysis_inputs(task, n_in: int, overrides=None) -> dict[str, np.ndarray]:
@@ -243,3 +230,15 @@ def _basins(params, cfg, u, points, point_arrays, name, s):
                                     extent, s["basin_resolution"], orbits)
     labels = np.where(basins.labels >= 0, stable[np.maximum(basins.labels, 0)] if len(stable) else -1, -1)
     return {"basin_labels": labels, "basin_s1": basins.s1, "basin_s2": basins.s2}
+
+
+def dynamics_job(kind: str, params: dict, settings: dict, model_path, out):
+    """The workflow's dynamics job: fixed_points.csv|npz and manifolds.csv|npz of one network."""
+    task = make_task(kind, params)
+    saved = load_model(model_path)
+    points, point_arrays = fixed_point_analysis(saved, task, settings)
+    manifolds, manifold_arrays = manifold_analysis(saved, task, points, point_arrays, settings)
+    write_npz(out.point_arrays, **point_arrays)
+    write_csv(points, out.points)
+    write_npz(out.manifold_arrays, **manifold_arrays)
+    write_csv(manifolds, out.manifolds)

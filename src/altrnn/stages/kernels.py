@@ -1,8 +1,9 @@
-"""Compile every numba kernel once, before the jobs that use them start.
+"""Stage `kernels`: compile every numba kernel once, before the jobs that use them start.
 
 Jobs that start together with an empty numba cache would each compile the same
 kernels (seconds each) and race to write the same cache files. The workflow's
-`compile_kernels` rule runs compile_kernels before any training job and
+`compile_kernels` rule runs compile_kernels (one job per activation and
+dtype) before the training jobs of that variant, and
 `compile_analysis_kernels` runs compile_analysis_kernels before any analysis
 job; every other job then loads the cache.
 """
@@ -13,14 +14,15 @@ import logging
 
 import numpy as np
 
-from .experiment import insd_penalty_factory
-from .io import SavedModel
-from .model import ModelConfig
-from .model.kernels import cache_summary
-from .tasks import make_task
-from .train import TrainConfig, train
+from ..config import TrainConfig
+from ..insd import insd_penalty_factory
+from ..io import SavedModel
+from ..model import ModelConfig
+from ..model.kernels import cache_summary
+from ..tasks import make_task
+from ..train import train
 
-log = logging.getLogger("altrnn.warmup")
+log = logging.getLogger("altrnn.stages.kernels")
 
 
 def compile_kernels(variants) -> list[str]:
@@ -41,11 +43,10 @@ def compile_kernels(variants) -> list[str]:
     return lines
 
 
-
 def compile_analysis_kernels() -> list[str]:
     """Run the fixed-point optimiser (tanh and relu) and DSA's alignment once on tiny problems."""
-    from .analysis import dsa, fixed_points
-    from .model import init_params
+    from ..analysis import dsa, fixed_points
+    from ..model import init_params
 
     rng = np.random.default_rng(0)
     for activation in ("tanh", "relu"):
@@ -57,3 +58,12 @@ def compile_analysis_kernels() -> list[str]:
     lines = ["fixed_points tanh relu", "dsa"]
     log.info("analysis kernels ready: %s", ", ".join(lines))
     return lines
+
+
+def kernels_job(stage: str, variants, out_path):
+    """The workflow's compile job: warm the training kernels of `variants`, or the analysis kernels."""
+    from ..io import atomic_path
+
+    lines = compile_kernels(variants) if stage == "training" else compile_analysis_kernels()
+    with atomic_path(out_path) as tmp, open(tmp, "w") as fh:
+        fh.write("\n".join(lines) + "\n")

@@ -6,19 +6,22 @@ import sys
 _limits = None  # keeps the BLAS thread limit alive for the life of the process
 
 
-def configure(threads: int, log_file=None):
+def configure(threads: int, log_file=None, numerics: bool = True):
     """Use `threads` threads in numba and every BLAS; log to `log_file` (else stderr).
 
     Progress goes to the job's log file only, so that parallel jobs do not
     flood the console; failures are printed to stderr as well (see run).
+    numerics=False (jobs that only draw or tabulate) sets up logging alone and
+    skips loading numba and the BLAS libraries.
     """
     global _limits
-    import numba
-    import scipy.linalg.cython_blas  # noqa: F401  load the BLAS numba uses, so the limit reaches it
-    from threadpoolctl import threadpool_limits
+    if numerics:
+        import numba
+        import scipy.linalg.cython_blas  # noqa: F401  load the BLAS numba uses, so the limit reaches it
+        from threadpoolctl import threadpool_limits
 
-    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
-    _limits = threadpool_limits(limits=int(threads))
+        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+        _limits = threadpool_limits(limits=int(threads))
     handlers = [logging.FileHandler(log_file, mode="w") if log_file else logging.StreamHandler(sys.stderr)]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s",
                         handlers=handlers, force=True)
@@ -26,8 +29,8 @@ def configure(threads: int, log_file=None):
 
 def run(main, *args):
     """Call main(*args); turn the project's expected failures into one clear message and exit code 1."""
-    from .io import ResultFileError
-    from .train import TrainingDiverged
+    from ..io import ResultFileError
+    from ..train import TrainingDiverged
 
     try:
         main(*args)

@@ -1,4 +1,9 @@
-"""Comparisons over all networks of a task as the workflow runs them: metric matrices, MDS, degeneracy."""
+"""Stage `similarity`: comparisons over all networks of a unit, on one shared batch of noise-free trials.
+
+Linear predictability (full and readout-null-space rates, both directions),
+and each metric of analysis.similarity (CKA, RSA, Procrustes, DSA) with the
+classical MDS of its distances.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,48 @@ import logging
 import numpy as np
 import pandas as pd
 
-from .analysis import degeneracy, mds, similarity
-from .experiment import shared_rates
+from ..analysis import mds, similarity
+from ..insd import null_space_projector
+from ..io import load_model, write_csv
+from ..model import forward
+from ..netids import net_of
+from ..tasks import make_task
 
-log = logging.getLogger("altrnn.comparison")
+log = logging.getLogger("altrnn.stages.similarity")
+
+
+def shared_rates(models: dict, task, n_trials: int, seed: int) -> dict:
+    """Noise-free rates r[1..T] (T, B, N) of every network on one shared batch of trials."""
+    batch = task.batch(n_trials, np.random.default_rng(seed))
+    return {name: forward(m.params, m.config, batch.inputs).r[1:].astype(np.float64) for name, m in models.items()}
+
+
+def linear_predictability_table(models: dict, task, n_trials: int, seed: int, test_fraction: float,
+                                rho: float) -> pd.DataFrame:
+    """Held-out ridge r2 of net_b's rates predicted from net_a's, on full and readout-null-space rates.
+
+    Trials are split, not time steps, so the test set is unseen trials. Long table:
+    net_a (predictor), net_b (predicted), space (full | nullspace), value.
+    ("nullspace", not "null": pandas would read "null" as a missing value.)
+    """
+    rates = shared_rates(models, task, n_trials, seed)
+    n_test = max(1, int(round(n_trials * test_fraction)))
+    n_train = n_trials - n_test
+    if n_train < 1:
+        raise ValueError(f"similarity.test_fraction={test_fraction} leaves no training trials of {n_trials}")
+    spaces = {
+        "full": rates,
+        "nullspace": {k: v @ null_space_projector(models[k].params.W_out) for k, v in rates.items()},
+    }
+    rows = []
+    for space, reps in spaces.items():
+        split = {k: (v[:, :n_train].reshape(-1, v.shape[2]), v[:, n_train:].reshape(-1, v.shape[2]))
+                 for k, v in reps.items()}
+        for a, (xa_train, xa_test) in split.items():
+            for b, (yb_train, yb_test) in split.items():
+                value = similarity.linear_predictability(xa_train, yb_train, xa_test, yb_test, rho=rho)
+                rows.append({"net_a": a, "net_b": b, "space": space, "value": value})
+    return pd.DataFrame(rows, columns=["net_a", "net_b", "space", "value"])
 
 
 def similarity_table(models: dict, task, metric: str, n_trials: int, seed: int, options: dict | None = None):
@@ -38,9 +81,20 @@ def mds_table(table: pd.DataFrame, metric: str, n_components: int = 2) -> pd.Dat
     return out
 
 
-def degeneracy_table(evals: dict[str, pd.DataFrame], dsa_table: pd.DataFrame, weights: dict) -> pd.DataFrame:
-    """Behaviour, dynamics and weight degeneracy over the given (standard) networks."""
-    nets = list(evals)
-    eval_table = pd.concat([e.assign(net_id=n) for n, e in evals.items()], ignore_index=True)
-    dsa_sub = dsa_table[dsa_table["net_a"].isin(nets) & dsa_table["net_b"].isin(nets)]
-    return degeneracy.degeneracy_table(eval_table=eval_table, dsa=dsa_sub, weights=weights)
+def _models(model_paths) -> dict:
+    return {net_of(f): load_model(f) for f in model_paths}
+
+
+def predictability_job(kind: str, params: dict, settings: dict, model_paths, out_csv):
+    """The workflow's linear_predictability job; settings: n_trials, seed, test_fraction, rho."""
+    table = linear_predictability_table(_models(model_paths), make_task(kind, params), settings["n_trials"],
+                                        settings["seed"], settings["test_fraction"], settings["rho"])
+    write_csv(table, out_csv)
+
+
+def metric_job(kind: str, params: dict, metric: str, settings: dict, model_paths, table_csv, mds_csv):
+    """The workflow's similarity_metric job; settings: n_trials, seed, options (of this metric)."""
+    table = similarity_table(_models(model_paths), make_task(kind, params), metric, settings["n_trials"],
+                             settings["seed"], settings["options"])
+    write_csv(table, table_csv)
+    write_csv(mds_table(table, metric), mds_csv)

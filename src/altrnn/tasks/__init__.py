@@ -1,24 +1,45 @@
 """Task batch generators: flip-flop, context-dependent integration, MemoryPro, sine-wave generation,
 delayed discrimination, path integration and HMM emulation.
 
-`make_task(name, params)` builds a task from the registry `TASKS`.
+`make_task(name, params)` builds a task from the registry `TASKS` (name -> Task
+subclass). Each task's module is imported only when the task is used, so the
+workflow can make a task's jobs depend on that task's own file
+(`TASK_MODULES[name]`) and not on every task's.
 """
 
 from __future__ import annotations
 
-from .base import Batch, Task, masked_mse
-from .delayed_discrimination import DelayedDiscrimination
-from .flipflop import FlipFlop
-from .hmm import HMM
-from .integration import Integration
-from .memorypro import MemoryPro
-from .path_integration import PathIntegration
-from .sinewave import SineWave
+import importlib
+from collections.abc import Mapping
 
-TASKS: dict[str, type[Task]] = {
-    cls.name: cls
-    for cls in (FlipFlop, Integration, MemoryPro, SineWave, DelayedDiscrimination, PathIntegration, HMM)
+from .base import Batch, Task, masked_mse
+
+TASK_MODULES = {  # name -> (module in this package, class)
+    "flipflop": ("flipflop", "FlipFlop"),
+    "integration": ("integration", "Integration"),
+    "memorypro": ("memorypro", "MemoryPro"),
+    "sinewave": ("sinewave", "SineWave"),
+    "delayed_discrimination": ("delayed_discrimination", "DelayedDiscrimination"),
+    "path_integration": ("path_integration", "PathIntegration"),
+    "hmm": ("hmm", "HMM"),
 }
+
+
+class _Registry(Mapping):
+    """name -> Task subclass, importing a task's module on first use."""
+
+    def __getitem__(self, name) -> type[Task]:
+        module, cls = TASK_MODULES[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+
+    def __iter__(self):
+        return iter(TASK_MODULES)
+
+    def __len__(self):
+        return len(TASK_MODULES)
+
+
+TASKS: Mapping[str, type[Task]] = _Registry()
 
 
 def make_task(name: str, params: dict | None = None) -> Task:
@@ -28,7 +49,4 @@ def make_task(name: str, params: dict | None = None) -> Task:
     return TASKS[name](**(params or {}))
 
 
-__all__ = [
-    "Batch", "Task", "TASKS", "make_task", "masked_mse", "FlipFlop", "Integration", "MemoryPro", "SineWave",
-    "DelayedDiscrimination", "PathIntegration", "HMM",
-]
+__all__ = ["Batch", "Task", "TASKS", "TASK_MODULES", "make_task", "masked_mse"]

@@ -9,11 +9,12 @@ import json
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
+from ..config import TrainConfig
 from ..io import read_npz, write_npz, ResultFileError
 from ..model import ModelConfig, Params, Workspace, init_params, recurrent_noise
 from .adam import Adam, clip_by_global_norm
@@ -26,29 +27,6 @@ LOG_COLUMNS = ["iteration", "loss", "task_loss", "penalty", "grad_norm", "second
 
 class TrainingDiverged(RuntimeError):
     """The loss or gradient became NaN or infinite."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings (config key `train`)."""
-
-    batch_size: int = 64
-    lr: float = 1e-3
-    max_iters: int = 2000
-    loss_target: float | None = None  # stop once the mean task loss over a log window is below this
-    grad_clip: float = 1.0  # global-norm clipping; 0 disables
-    rate_l2: float = 0.0
-    weight_l2: float = 0.0
-    log_every: int = 10
-    checkpoint_every: int = 100
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown train key(s) {sorted(unknown)}; valid keys: {sorted(known)}")
-        return cls(**d)
 
 
 @dataclass

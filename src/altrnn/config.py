@@ -1,0 +1,608 @@
+"""The workflow's configuration, typed: every section, its defaults, one merge, studies.
+
+A config (config/config.yaml) has global sections (model, train, standard,
+insd, evaluate, dynamics, similarity, threads), `tasks` (entries that may
+override any section) and `studies` (factor sweeps over a task entry). `load`
+turns the raw mapping into a `Config`: one `Settings` per *unit* (a task entry
+or a study condition), each the one merge of
+
+    section defaults  <-  global section  <-  task entry  <-  study  <-  axis values
+
+Every key is checked here, before any job starts, with errors that name it.
+The JSON schema in workflow/schemas/ is generated from these classes
+(`python -m altrnn.config > workflow/schemas/config.schema.yaml`) and a test
+keeps the committed file equal to it.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import re
+import types
+import typing
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
+
+from . import netids
+
+__all__ = ["ConfigError", "ModelSection", "TrainConfig", "StandardConfig", "InsdConfig", "EvaluateConfig",
+           "DynamicsConfig", "SimilarityConfig", "ThreadsConfig", "Settings", "Study", "Config", "load",
+           "canonical", "json_schema", "SECTIONS", "ENTRY_SECTIONS"]
+
+METRICS = ("cka", "rsa", "procrustes", "dsa")
+
+
+class ConfigError(ValueError):
+    """A config key or value is wrong; the message names where."""
+
+
+def _key(name, *, minimum=None, exclusive_minimum=None, maximum=None, exclusive_maximum=None, choices=None,
+         min_items=None, unique=False, doc=""):
+    """Field metadata: the constraints the parser checks and the schema states."""
+    limits = {"minimum": minimum, "exclusiveMinimum": exclusive_minimum, "maximum": maximum,
+              "exclusiveMaximum": exclusive_maximum, "enum": list(choices) if choices else None,
+              "minItems": min_items, "uniqueItems": unique or None}
+    return {"schema": {k: v for k, v in limits.items() if v is not None}, "doc": doc, "key": name}
+
+
+def _f(default, name=None, **limits):
+    """A dataclass field with a default and constraints (lists become tuples, so sections stay hashable)."""
+    meta = _key(name, **limits)
+    if isinstance(default, (list, dict)):
+        frozen = tuple(default) if isinstance(default, list) else default
+        return field(default_factory=lambda: copy.deepcopy(frozen), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# --- sections ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    """The leaky rate RNN (DESIGN.md); the task adds n_in and n_out (model.ModelConfig)."""
+
+    n_rec: int = _f(64, minimum=1)
+    activation: str = _f("tanh", choices=("tanh", "relu"))
+    alpha: float = _f(0.2, exclusive_minimum=0, maximum=1)
+    sigma_rec: float = _f(0.05, minimum=0)
+    dtype: str = _f("float32", choices=("float32", "float64"))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (config key `train`)."""
+
+    batch_size: int = _f(64, minimum=1)
+    lr: float = _f(1e-3, exclusive_minimum=0)
+    max_iters: int = _f(2000, minimum=1)
+    loss_target: typing.Optional[float] = _f(None, exclusive_minimum=0)  # stop once a log window's task loss is below
+    grad_clip: float = _f(1.0, minimum=0)  # global-norm clipping; 0 disables
+    rate_l2: float = _f(0.0, minimum=0)
+    weight_l2: float = _f(0.0, minimum=0)
+    log_every: int = _f(10, minimum=1)
+    checkpoint_every: int = _f(100, minimum=1)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        return parse_section(cls, d, "train")
+
+
+@dataclass(frozen=True)
+class StandardConfig:
+    """Standard networks: one per init scale g and seed."""
+
+    g: tuple[float, ...] = _f([0.5, 1.5], exclusive_minimum=0, min_items=1, unique=True)
+    seeds: tuple[int, ...] = _f([0, 1], minimum=0, min_items=1, unique=True)
+
+
+@dataclass(frozen=True)
+class InsdConfig:
+    """Iterative Neural Similarity Decoupling: ref, then alt1..altK."""
+
+    n_alternatives: int = _f(2, minimum=0)
+    lam: float = _f(2.0, "lambda", minimum=0)
+    rho: float = _f(1e-3, exclusive_minimum=0)
+    rho_mode: str = _f("relative", choices=("relative", "absolute"))
+    warmup: int = _f(0, minimum=0)  # iterations over which lambda rises linearly from 0
+    g: float = _f(1.0, exclusive_minimum=0)
+    seed: int = _f(100, minimum=0)
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """Evaluation in and out of distribution."""
+
+    n_trials: int = _f(256, minimum=1)
+    seed: int = _f(12345, minimum=0)
+
+
+@dataclass(frozen=True)
+class DynamicsConfig:
+    """Fixed points, cycles, manifolds and basins of every network (see config/README.md)."""
+
+    n_trials: int = _f(64, minimum=1)  # trials whose noise-free states seed the searches
+    seed: int = _f(2024, minimum=0)
+    n_initial: int = _f(256, minimum=1)  # initial states of the fixed-point search per input condition
+    noise: float = _f(0.1, minimum=0)  # initial-state noise, relative to the states' spread
+    q_tol: float = _f(1e-12, exclusive_minimum=0)
+    slow_tol: float = _f(1e-6, exclusive_minimum=0)
+    unique_tol: float = _f(1e-3, exclusive_minimum=0)
+    outlier_factor: float = _f(10.0, exclusive_minimum=0)
+    slow_exclusion: float = _f(0.05, minimum=0)  # slow points this close (relative) to a fixed point are dropped
+    max_iters: int = _f(2000, minimum=0)
+    max_period: int = _f(4, minimum=1)  # ReLU networks: longest cycle searched exactly
+    n_plot_trials: int = _f(16, minimum=1)  # trajectories stored (in PCA coordinates) for the figures
+    max_saddles: int = _f(4, minimum=0)  # manifolds are grown for at most this many saddles per input
+    basin_resolution: int = _f(60, minimum=2)  # grid points per side of the ReLU basin map
+    inputs: typing.Optional[dict[str, tuple[float, ...]]] = _f(None)  # {name: constant input}; None: the task's own
+
+
+@dataclass(frozen=True)
+class SimilarityConfig:
+    """Network comparison on a shared batch of noise-free trials."""
+
+    n_trials: int = _f(128, minimum=4)
+    seed: int = _f(54321, minimum=0)
+    test_fraction: float = _f(0.5, exclusive_minimum=0, exclusive_maximum=1)
+    rho: float = _f(1e-3, exclusive_minimum=0)
+    metrics: tuple[str, ...] = _f(list(METRICS), choices=METRICS, unique=True)
+    options: dict[str, dict] = _f({})  # metric -> keyword options of its prepare/compare steps
+
+
+@dataclass(frozen=True)
+class ThreadsConfig:
+    """Threads per job (numba and BLAS)."""
+
+    train: int = _f(1, minimum=1)
+
+
+SECTIONS = {"model": ModelSection, "train": TrainConfig, "standard": StandardConfig, "insd": InsdConfig,
+            "evaluate": EvaluateConfig, "dynamics": DynamicsConfig, "similarity": SimilarityConfig,
+            "threads": ThreadsConfig}
+ENTRY_SECTIONS = [s for s in SECTIONS if s != "threads"]  # what a task entry or study may override
+ENTRY_KEYS = ["task", "params", *ENTRY_SECTIONS]
+STUDY_KEYS = ["base", "axes", "combine", "condition_figures", *ENTRY_KEYS]
+
+
+def config_key(f) -> str:
+    return f.metadata.get("key") or f.name
+
+
+def section_keys(cls) -> dict:
+    """Config key -> dataclass field of a section."""
+    return {config_key(f): f for f in fields(cls)}
+
+
+# --- parsing -------------------------------------------------------------------------------------------
+
+
+def _check_value(where, value, tp, limits):
+    """`value` converted to type `tp` (int, float, str, bool, tuple[...], dict, Optional), limits checked."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        (inner,) = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _check_value(where, value, inner, limits)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        if "minItems" in limits and len(value) < limits["minItems"]:
+            raise ConfigError(f"{where}: needs at least {limits['minItems']} value(s), got {list(value)!r}")
+        item_limits = {k: v for k, v in limits.items() if k not in ("minItems", "uniqueItems")}
+        out = tuple(_check_value(f"{where}[{i}]", v, typing.get_args(tp)[0], item_limits)
+                    for i, v in enumerate(value))
+        if limits.get("uniqueItems") and len(set(out)) != len(out):
+            raise ConfigError(f"{where}: values must be distinct, got {list(value)!r}")
+        return out
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        key_tp, val_tp = typing.get_args(tp)
+        return {str(k): _check_value(f"{where}.{k}", v, val_tp, {}) for k, v in value.items()}
+    if tp is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return copy.deepcopy(value)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+    elif tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+    if "enum" in limits and value not in limits["enum"]:
+        raise ConfigError(f"{where}: {value!r} is not one of {limits['enum']}")
+    for name, ok, word in (("minimum", lambda v, m: v >= m, ">="), ("exclusiveMinimum", lambda v, m: v > m, ">"),
+                           ("maximum", lambda v, m: v <= m, "<="), ("exclusiveMaximum", lambda v, m: v < m, "<")):
+        if name in limits and not ok(value, limits[name]):
+            raise ConfigError(f"{where}: must be {word} {limits[name]}, got {value!r}")
+    return value
+
+
+def parse_section(cls, raw, where: str):
+    """An instance of section `cls` from a mapping; unknown keys and bad values raise ConfigError naming them."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys, got {raw!r}")
+    keys = section_keys(cls)
+    unknown = sorted(set(raw) - set(keys))
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown key; valid keys: {sorted(keys)}")
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for key, f in keys.items():
+        if key in raw:
+            values[f.name] = _check_value(f"{where}.{key}", raw[key], hints[f.name], f.metadata["schema"])
+    section = cls(**values)
+    if cls is SimilarityConfig:
+        _check_metric_options(section, where)
+    return section
+
+
+def _check_metric_options(section: SimilarityConfig, where: str):
+    for metric, options in section.options.items():
+        if metric not in METRICS:
+            raise ConfigError(f"{where}.options.{metric}: unknown metric; metrics: {list(METRICS)}")
+        if not isinstance(options, dict):
+            raise ConfigError(f"{where}.options.{metric}: expected a mapping of options, got {options!r}")
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """`over` merged into a copy of `base`; nested mappings merge, everything else replaces."""
+    out = copy.deepcopy(base)
+    for k, v in (over or {}).items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def canonical(value):
+    """A plain, key-sorted form of settings (dataclasses by config key), so equal settings compare equal."""
+    if is_dataclass(value):
+        return {config_key(f): canonical(getattr(value, f.name)) for f in sorted(fields(value), key=config_key)}
+    if isinstance(value, dict):
+        return {str(k): canonical(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    return value
+
+
+# --- units and studies -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one task entry or study condition runs with, merged and checked."""
+
+    label: str  # results/{label}/...: a task entry's name, or studies/{study}/{condition}
+    task: str  # the task generator
+    params: dict  # the generator's full parameters (defaults filled in)
+    model: ModelSection
+    train: TrainConfig
+    standard: StandardConfig
+    insd: InsdConfig
+    evaluate: EvaluateConfig
+    dynamics: DynamicsConfig
+    similarity: SimilarityConfig
+    study: str | None = None
+    axes: dict = field(default_factory=dict)  # axis key -> this condition's value
+
+    def standard_ids(self) -> list[str]:
+        return [netids.standard_id(g, s) for g in self.standard.g for s in self.standard.seeds]
+
+    def insd_ids(self) -> list[str]:
+        return netids.insd_ids(self.insd.n_alternatives)
+
+    def net_ids(self) -> list[str]:
+        return self.standard_ids() + self.insd_ids()
+
+    def has_degeneracy(self) -> bool:
+        """Degeneracy is defined over at least two standard networks."""
+        return len(self.standard_ids()) >= 2
+
+
+@dataclass(frozen=True)
+class Study:
+    """A factor study: conditions (one Settings each) over the axes of a task entry."""
+
+    name: str
+    axes: dict  # axis key -> list of values, in config order
+    combine: str  # product | zip
+    conditions: list  # labels of its units, in order
+    condition_figures: bool
+
+
+@dataclass(frozen=True)
+class Config:
+    units: dict  # label -> Settings (task entries, then study conditions)
+    studies: dict  # name -> Study
+    threads: ThreadsConfig
+
+    @property
+    def tasks(self) -> list[str]:
+        return [u for u, s in self.units.items() if s.study is None]
+
+
+def _task_kind(entry: dict, label: str, where: str) -> str:
+    from .tasks import TASKS
+
+    kind = entry.get("task", label)
+    if kind not in TASKS:
+        raise ConfigError(f"{where}: unknown task {kind!r}; known tasks: {sorted(TASKS)} "
+                          f"(an entry with another name needs `task: <one of these>`)")
+    return kind
+
+
+def _settings(raw: dict, entry: dict, label: str, where: str, study=None, axes=None) -> Settings:
+    """The one merge: section defaults <- global section <- the entry's own (entry already holds study and axes)."""
+    from .tasks import make_task
+
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys, got {entry!r}")
+    unknown = sorted(set(entry) - set(ENTRY_KEYS))
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown key; valid keys: {ENTRY_KEYS}")
+    kind = _task_kind(entry, label, where)
+    sections = {}
+    for name in ENTRY_SECTIONS:
+        own = entry.get(name)
+        if own is not None and not isinstance(own, dict):
+            raise ConfigError(f"{where}.{name}: expected a mapping of keys, got {own!r}")
+        merged = deep_merge(raw.get(name) or {}, own or {})
+        sections[name] = parse_section(SECTIONS[name], merged, f"{where}.{name}")
+    params = entry.get("params") or {}
+    if not isinstance(params, dict):
+        raise ConfigError(f"{where}.params: expected a mapping of task parameters, got {params!r}")
+    try:
+        task = make_task(kind, params)
+    except ValueError as exc:
+        raise ConfigError(f"{where}.params: {exc}") from None
+    settings = Settings(label=label, task=kind, params=canonical(task.params), study=study, axes=axes or {},
+                        **sections)
+    _check_ids(settings, where)
+    return settings
+
+
+def _check_ids(settings: Settings, where: str):
+    ids = settings.standard_ids()
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise ConfigError(f"{where}.standard.g: init scales give the same network id {dup[0]!r}")
+
+
+def _set_dotted(entry: dict, key: str, value, where: str):
+    """Set entry[a][b]... = value for key 'a.b...', checking that the key can exist."""
+    parts = key.split(".")
+    if len(parts) < 2 or parts[0] not in ("params", *ENTRY_SECTIONS):
+        raise ConfigError(f"{where}.{key}: an axis must be a dotted key under one of {['params', *ENTRY_SECTIONS]} "
+                          "(e.g. model.n_rec, params.n_bits, train.lr, insd.lambda, standard.g)")
+    if parts[0] in SECTIONS:
+        keys = section_keys(SECTIONS[parts[0]])
+        deep_ok = parts[0] == "similarity" and parts[1] == "options" and len(parts) >= 3
+        if parts[1] not in keys or (len(parts) > 2 and not deep_ok):
+            raise ConfigError(f"{where}.{key}: unknown key {parts[1]!r} of {parts[0]}; "
+                              f"valid keys: {sorted(keys)}")
+    node = entry
+    for p in parts[:-1]:
+        if not isinstance(node.get(p), dict):
+            node[p] = {}
+        node = node[p]
+    node[parts[-1]] = copy.deepcopy(value)
+
+
+def format_value(value) -> str:
+    """A value as it appears in a condition label: exact, short, path-safe."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return netids.format_number(value)
+    if isinstance(value, (list, tuple)):
+        return "+".join(format_value(v) for v in value)
+    return str(value)
+
+
+_LABEL = re.compile(r"^[A-Za-z0-9._+-]+$")
+
+
+def _axis_names(keys) -> dict:
+    """Short names of the axes in condition labels: the last part of the key, unless two axes share it."""
+    last = [k.split(".")[-1] for k in keys]
+    return {k: (s if last.count(s) == 1 else k) for k, s in zip(keys, last)}
+
+
+def _study(raw: dict, name: str, spec) -> tuple[Study, list[Settings]]:
+    where = f"studies.{name}"
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: expected a mapping with `axes` (and `base` or `task`), got {spec!r}")
+    unknown = sorted(set(spec) - set(STUDY_KEYS))
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown key; valid keys: {STUDY_KEYS}")
+    tasks = raw.get("tasks") or {}
+    base = spec.get("base")
+    if base is not None and base not in tasks:
+        raise ConfigError(f"{where}.base: {base!r} is not an entry of `tasks` ({sorted(tasks)})")
+    entry = deep_merge(tasks.get(base) or {}, {k: v for k, v in spec.items() if k in ENTRY_KEYS})
+    entry.setdefault("task", base)
+    if entry["task"] is None:
+        raise ConfigError(f"{where}: name a `base` task entry or a `task` generator")
+    axes = spec.get("axes")
+    if not isinstance(axes, dict) or not axes:
+        raise ConfigError(f"{where}.axes: give at least one axis, e.g. `model.n_rec: [32, 64, 128]`")
+    for key, values in axes.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{where}.axes.{key}: an axis needs a non-empty list of values, got {values!r}")
+        for value in values:  # each value alone, so that an error names its axis and value
+            one = copy.deepcopy(entry)
+            _set_dotted(one, key, value, f"{where}.axes")
+            try:
+                _settings(raw, one, name, f"{where}.axes.{key}", name)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}.axes.{key}: value {value!r} is rejected: {exc}") from None
+    combine = spec.get("combine", "product")
+    if combine not in ("product", "zip"):
+        raise ConfigError(f"{where}.combine: {combine!r} is not one of ['product', 'zip']")
+    keys = list(axes)
+    if combine == "zip":
+        lengths = {k: len(v) for k, v in axes.items()}
+        if len(set(lengths.values())) > 1:
+            raise ConfigError(f"{where}.axes: zipped axes need equal lengths, got {lengths}")
+        combos = list(zip(*axes.values()))
+    else:
+        combos = list(itertools.product(*axes.values()))
+    short = _axis_names(keys)
+    units, labels = [], []
+    for combo in combos:
+        values = dict(zip(keys, combo))
+        condition = "_".join(f"{short[k]}-{format_value(v)}" for k, v in values.items())
+        if not _LABEL.match(condition):
+            bad = next(k for k, v in values.items() if not _LABEL.match(format_value(v) or "?"))
+            raise ConfigError(f"{where}.axes.{bad}: value {values[bad]!r} cannot name a condition "
+                              "(use letters, digits and . _ + -)")
+        label = netids.condition_label(name, condition)
+        if label in labels:
+            raise ConfigError(f"{where}.axes: two conditions are both labelled {condition!r} (repeated values?)")
+        cond_entry = copy.deepcopy(entry)
+        for k, v in values.items():
+            _set_dotted(cond_entry, k, v, f"{where}.axes")
+        units.append(_settings(raw, cond_entry, label, f"{where} (condition {condition})", name, values))
+        labels.append(label)
+    figures = spec.get("condition_figures", False)
+    if not isinstance(figures, bool):
+        raise ConfigError(f"{where}.condition_figures: expected true or false, got {figures!r}")
+    return Study(name=name, axes={k: list(v) for k, v in axes.items()}, combine=combine, conditions=labels,
+                 condition_figures=figures), units
+
+
+RESERVED = {"figures", "studies", "kernels"}  # directories of results/ that are not task entries
+
+
+def load(raw: dict) -> Config:
+    """Check and merge a raw config mapping; ConfigError names the first wrong key or value."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"the config must be a mapping of sections, got {type(raw).__name__}")
+    known = ["tasks", "studies", *SECTIONS]
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown top-level key; valid keys: {known}")
+    for name in SECTIONS:
+        parse_section(SECTIONS[name], raw.get(name), name)
+    tasks = raw.get("tasks") or {}
+    if not isinstance(tasks, dict) or not (tasks or raw.get("studies")):
+        raise ConfigError("tasks: give at least one task entry (or a study), "
+                          "e.g. `tasks: {flipflop: {params: {n_bits: 3}}}`")
+    units = {}
+    for label, entry in tasks.items():
+        where = f"tasks.{label}"
+        if not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", str(label)) or label in RESERVED:
+            raise ConfigError(f"{where}: a task label is a letter then letters, digits or _, and not one of "
+                              f"{sorted(RESERVED)}")
+        units[label] = _settings(raw, entry or {}, label, where)
+    studies = {}
+    specs = raw.get("studies") or {}
+    if not isinstance(specs, dict):
+        raise ConfigError(f"studies: expected a mapping of study names to studies, got {specs!r}")
+    for name, spec in specs.items():
+        if not re.match(r"^[A-Za-z][A-Za-z0-9_-]*$", str(name)):
+            raise ConfigError(f"studies.{name}: a study name is a letter then letters, digits, _ or -")
+        study, conditions = _study(raw, name, spec)
+        studies[name] = study
+        units.update((s.label, s) for s in conditions)
+    return Config(units=units, studies=studies, threads=parse_section(ThreadsConfig, raw.get("threads"), "threads"))
+
+
+# --- JSON schema -------------------------------------------------------------------------------------------
+
+
+def _schema_of(tp, limits):
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        (inner,) = [a for a in typing.get_args(tp) if a is not type(None)]
+        s = _schema_of(inner, limits)
+        if "type" in s:
+            s["type"] = [s["type"], "null"]
+        return s
+    if origin is tuple:
+        item = {k: v for k, v in limits.items() if k not in ("minItems", "uniqueItems")}
+        s = {"type": "array", "items": _schema_of(typing.get_args(tp)[0], item)}
+        s.update({k: v for k, v in limits.items() if k in ("minItems", "uniqueItems")})
+        return s
+    if origin is dict:
+        return {"type": "object", "additionalProperties": _schema_of(typing.get_args(tp)[1], {})}
+    if tp is dict:
+        return {"type": "object"}
+    if "enum" in limits:
+        return {"enum": limits["enum"]}
+    s = {"type": {int: "integer", float: "number", str: "string", bool: "boolean"}[tp]}
+    s.update(limits)
+    return s
+
+
+def section_schema(cls) -> dict:
+    hints = typing.get_type_hints(cls)
+    props = {}
+    for key, f in section_keys(cls).items():
+        s = _schema_of(hints[f.name], dict(f.metadata["schema"]))
+        default = f.default if f.default is not MISSING else f.default_factory()
+        s["default"] = canonical(default)
+        props[key] = s
+    return {"type": ["object", "null"], "additionalProperties": False, "properties": props}
+
+
+def json_schema() -> dict:
+    """The JSON schema of a config, generated from the section classes above."""
+    defs = {name: section_schema(cls) for name, cls in SECTIONS.items()}
+    entry_props = {"task": {"type": "string"}, "params": {"type": ["object", "null"]},
+                   **{s: {"$ref": f"#/$defs/{s}"} for s in ENTRY_SECTIONS}}
+    defs["entry"] = {"type": ["object", "null"], "additionalProperties": False, "properties": entry_props}
+    study_props = {"base": {"type": "string"}, "combine": {"enum": ["product", "zip"]},
+                   "condition_figures": {"type": "boolean"},
+                   "axes": {"type": "object", "minProperties": 1,
+                            "propertyNames": {"pattern": r"^[a-z_]+\.[A-Za-z0-9_.]+$"},
+                            "additionalProperties": {"type": "array", "minItems": 1}},
+                   **entry_props}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "description": "Configuration of the altrnn workflow (see config/README.md). "
+                       "Generated by `python -m altrnn.config`; do not edit by hand.",
+        "type": "object",
+        "additionalProperties": False,
+        "$defs": defs,
+        "properties": {
+            "tasks": {"type": ["object", "null"],
+                      "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
+                      "additionalProperties": {"$ref": "#/$defs/entry"}},
+            "studies": {"type": ["object", "null"], "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_-]*$"},
+                        "additionalProperties": {"type": "object", "additionalProperties": False,
+                                                 "required": ["axes"], "properties": study_props}},
+            **{s: {"$ref": f"#/$defs/{s}"} for s in SECTIONS},
+        },
+    }
+
+
+def schema_yaml() -> str:
+    import yaml
+
+    return yaml.safe_dump(json.loads(json.dumps(json_schema())), sort_keys=False, width=110)
+
+
+def as_dict(section) -> dict:
+    """A section as keyword arguments of the domain objects (field names, e.g. `lam`)."""
+    return asdict(section)
+
+
+if __name__ == "__main__":
+    print(schema_yaml(), end="")

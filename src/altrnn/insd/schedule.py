@@ -1,0 +1,30 @@
+"""The INSD penalty schedule: earlier networks run on each batch, weight ramped over a warm-up."""
+
+from __future__ import annotations
+
+from ..model import forward
+from .penalty import INSDPenalty, null_space_rates
+
+
+def penalty_weight(lam: float, iteration: int, warmup: int = 0) -> float:
+    """lambda, rising linearly from lambda/warmup at iteration 0 to lambda at iteration warmup - 1."""
+    return lam * min(1.0, (iteration + 1) / warmup) if warmup else lam
+
+
+def insd_penalty_factory(earlier: dict, lam: float, rho: float, rho_mode: str, warmup: int = 0):
+    """For each batch, run the frozen earlier networks (noise-free) on its inputs and penalise predictability.
+
+    earlier: net_id -> SavedModel. The weight rises linearly from 0 to lam over
+    the first `warmup` iterations (0: full weight from the start), which lets
+    a network find the task before the penalty pushes it away from the earlier
+    solutions. Returns penalty_factory(inputs, iteration) for train().
+    """
+
+    def factory(inputs, iteration):
+        targets = {}
+        for name, net in earlier.items():
+            r = forward(net.params, net.config, inputs).r[1:]
+            targets[name] = null_space_rates(r, net.params.W_out)
+        return INSDPenalty(targets, lam=penalty_weight(lam, iteration, warmup), rho=rho, rho_mode=rho_mode)
+
+    return factory

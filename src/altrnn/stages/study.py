@@ -1,0 +1,166 @@
+"""Stage `study`: one factor study's per-condition results as tables with axis columns, and trend figures.
+
+results/studies/{study}/ gets
+- conditions.csv   one row per condition: study_condition, one column per axis
+- eval.csv         every network's eval.csv rows
+- training.csv     per network: iterations, converged, final loss and task loss, training seconds
+- similarity.csv   every pair's value of linear predictability (full, nullspace) and of each metric
+- degeneracy.csv   each condition's degeneracy rows (with their bootstrap intervals)
+- trends.csv       what the figures draw: per measure, panel, facet row, axis value and family of
+                   networks (or pairs), the mean with its 95% bootstrap interval and the count
+- trend_{measure}.pdf|png   one figure per measure (TREND_MEASURES; similarity has a panel per metric):
+                   mean against the first axis, one line per family
+
+Each row also carries study_condition, net_id (or net_a, net_b) and the family
+columns; the axis columns hold the condition's values (lists as text).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+
+from .. import netids
+from ..analysis.statistics import bootstrap_mean
+from ..io import read_npz, write_csv
+
+log = logging.getLogger("altrnn.stages.study")
+
+TREND_COLUMNS = ["measure", "panel", "facet", "x", "family", "mean", "ci_low", "ci_high", "n"]
+DEGENERACY_MEASURES = ("ood_log10_loss_std", "mean_dsa_distance", "mean_permutation_distance")
+
+
+def _axis_value(value):
+    """An axis value as a table cell: numbers stay numbers; lists become their label text."""
+    if isinstance(value, (list, tuple)):
+        return "+".join(netids.format_number(v) if isinstance(v, float) else str(v) for v in value)
+    return value
+
+
+def _tag(df: pd.DataFrame, condition: dict) -> pd.DataFrame:
+    """df with the study_condition and axis columns in front."""
+    front = {"study_condition": condition["name"], **{k: _axis_value(v) for k, v in condition["axes"].items()}}
+    df = df.copy()
+    for i, (k, v) in enumerate(front.items()):
+        df.insert(i, k, [v] * len(df))
+    return df
+
+
+def _model_metadata(path) -> dict:
+    return json.loads(str(read_npz(path)["metadata"]))
+
+
+def collect(conditions: list[dict]) -> dict[str, pd.DataFrame]:
+    """The study's tables from its conditions' result files.
+
+    conditions: [{name, label, axes, net_ids, metrics, degeneracy}] in config order.
+    """
+    parts = {k: [] for k in ("eval", "training", "similarity", "degeneracy")}
+    for c in conditions:
+        label = c["label"]
+        for net in c["net_ids"]:
+            ev = pd.read_csv(netids.net_file(label, net, "eval.csv"))
+            ev.insert(0, "net_id", net)
+            parts["eval"].append(_tag(ev.assign(family=netids.family_of(net)), c))
+            train_log = pd.read_csv(netids.net_file(label, net, "train_log.csv"))
+            meta = _model_metadata(netids.net_file(label, net, "model.npz"))
+            last = train_log.iloc[-1]
+            row = {"net_id": net, "family": netids.family_of(net), "iterations": meta["iterations"],
+                   "converged": bool(meta["converged"]), "final_loss": last["loss"],
+                   "final_task_loss": last["task_loss"], "seconds": last["seconds"]}
+            parts["training"].append(_tag(pd.DataFrame([row]), c))
+        lp = pd.read_csv(netids.similarity_file(label, "linear_predictability.csv"))
+        parts["similarity"].append(_tag(lp.assign(metric="linear_predictability"), c))
+        for metric in c["metrics"]:
+            table = pd.read_csv(netids.similarity_file(label, f"{metric}.csv"))
+            parts["similarity"].append(_tag(table.assign(metric=metric, space="full"), c))
+        if c["degeneracy"]:
+            parts["degeneracy"].append(_tag(pd.read_csv(netids.degeneracy_file(label)), c))
+    tables = {k: pd.concat(v, ignore_index=True) if v else pd.DataFrame() for k, v in parts.items()}
+    sim = tables["similarity"]
+    sim = sim[sim["net_a"] != sim["net_b"]].reset_index(drop=True)
+    front = [col for col in sim.columns if col not in ("net_a", "net_b", "metric", "space", "value")]
+    tables["similarity"] = sim[[*front, "metric", "space", "net_a", "net_b", "value"]]
+    tables["conditions"] = pd.DataFrame([{"study_condition": c["name"],
+                                          **{k: _axis_value(v) for k, v in c["axes"].items()}}
+                                         for c in conditions])
+    return tables
+
+
+def _pair_family(a: str, b: str, directed: bool) -> str:
+    ga, gb = netids.group_of(a), netids.group_of(b)
+    if directed:
+        return f"{ga}\u2192{gb}"  # predictor -> predicted
+    ga, gb = sorted((ga, gb), key=netids.family_key, reverse=True)
+    return f"{ga}\u2013{gb}"
+
+
+def _unordered(sim: pd.DataFrame) -> pd.DataFrame:
+    """One row per unordered pair of networks, the mean of both directions (symmetric metrics)."""
+    key = ["study_condition", "metric", "space"]
+    lo = np.where(sim["net_a"] < sim["net_b"], sim["net_a"], sim["net_b"])
+    hi = np.where(sim["net_a"] < sim["net_b"], sim["net_b"], sim["net_a"])
+    return (sim.assign(net_a=lo, net_b=hi).groupby([*key, "net_a", "net_b"], sort=False, as_index=False)
+            .agg(value=("value", "mean")))
+
+
+def trend_table(tables: dict, axes: list[str], n_boot: int = 2000) -> pd.DataFrame:
+    """Mean and 95% bootstrap interval of every measure per (panel, facet, axis value, family)."""
+    x_axis, others = axes[0], axes[1:]
+    cond = tables["conditions"].set_index("study_condition")
+    facet = {c: ", ".join(f"{k.split('.')[-1]}={cond.loc[c, k]}" for k in others) for c in cond.index}
+    units = []  # (measure, panel, condition, family, value)
+    ev = tables["eval"]
+    for measure in ("accuracy", "loss"):
+        units += [(measure, r.condition, r.study_condition, r.family, getattr(r, measure))
+                  for r in ev.itertuples()]
+    tr = tables["training"]
+    for measure in ("iterations", "final_task_loss"):
+        units += [(measure, "", r.study_condition, r.family, getattr(r, measure)) for r in tr.itertuples()]
+    sim = tables["similarity"]
+    if len(sim):
+        lp = sim[sim["metric"] == "linear_predictability"]
+        units += [("linear_predictability", r.space, r.study_condition, _pair_family(r.net_a, r.net_b, True),
+                   r.value) for r in lp.itertuples()]
+        other = _unordered(sim[sim["metric"] != "linear_predictability"])
+        units += [("similarity", r.metric, r.study_condition, _pair_family(r.net_a, r.net_b, False), r.value)
+                  for r in other.itertuples()]
+    df = pd.DataFrame(units, columns=["measure", "panel", "study_condition", "family", "value"])
+    rows = []
+    for (measure, panel, condition, family), group in df.groupby(
+            ["measure", "panel", "study_condition", "family"], sort=False):
+        mean, low, high = bootstrap_mean(group["value"], n_boot=n_boot)
+        rows.append({"measure": measure, "panel": panel, "facet": facet[condition],
+                     "x": cond.loc[condition, x_axis], "family": family, "mean": mean, "ci_low": low,
+                     "ci_high": high, "n": int(group["value"].notna().sum())})
+    deg = tables["degeneracy"]
+    deg = deg[deg["measure"].isin(DEGENERACY_MEASURES)] if len(deg) else deg
+    for r in deg.itertuples() if len(deg) else []:
+        rows.append({"measure": "degeneracy", "panel": f"{r.level}: {r.measure}", "facet": facet[r.study_condition],
+                     "x": cond.loc[r.study_condition, x_axis], "family": "std", "mean": r.value,
+                     "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n_networks})
+    return pd.DataFrame(rows, columns=TREND_COLUMNS)
+
+
+TREND_MEASURES = ["accuracy", "loss", "iterations", "final_task_loss", "linear_predictability", "similarity",
+                  "degeneracy"]  # one figure each: trend_{measure}.pdf|png
+
+
+def study_job(study: str, axes: list[str], conditions: list[dict], outdir):
+    """The workflow's study job: tables and trend figures of one study under `outdir`."""
+    from ..plots import save_figure
+    from ..plots.trends import trend_figure
+
+    tables = collect(conditions)
+    for name in ("conditions", "eval", "training", "similarity", "degeneracy"):
+        write_csv(tables[name], f"{outdir}/{name}.csv")
+    trends = trend_table(tables, axes)
+    write_csv(trends, f"{outdir}/trends.csv")
+    for measure in TREND_MEASURES:
+        fig = trend_figure(trends[trends["measure"] == measure], measure, axes[0], study)
+        save_figure(fig, f"{outdir}/trend_{measure}.pdf", f"{outdir}/trend_{measure}.png")
+    log.info("study %s: %d conditions, %d networks, %d trend figures", study, len(conditions),
+             len(tables["training"]), len(TREND_MEASURES))
