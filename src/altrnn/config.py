@@ -31,6 +31,9 @@ __all__ = ["ConfigError", "ModelSection", "TrainConfig", "StandardConfig", "Insd
            "canonical", "json_schema", "SECTIONS", "ENTRY_SECTIONS"]
 
 METRICS = ("cka", "rsa", "procrustes", "dsa")
+# Options each metric accepts (analysis.similarity.METRICS: prepare and compare options; a test keeps them equal).
+METRIC_OPTIONS = {"cka": (), "rsa": ("dissimilarity", "correlation", "max_rows"), "procrustes": (),
+                  "dsa": ("n_delays", "rank", "delay_interval", "whiten", "n_restarts", "seed")}
 
 
 class ConfigError(ValueError):
@@ -257,6 +260,10 @@ def _check_metric_options(section: SimilarityConfig, where: str):
             raise ConfigError(f"{where}.options.{metric}: unknown metric; metrics: {list(METRICS)}")
         if not isinstance(options, dict):
             raise ConfigError(f"{where}.options.{metric}: expected a mapping of options, got {options!r}")
+        unknown = sorted(set(options) - set(METRIC_OPTIONS[metric]))
+        if unknown:
+            raise ConfigError(f"{where}.options.{metric}.{unknown[0]}: unknown option of {metric}; "
+                              f"options: {list(METRIC_OPTIONS[metric])}")
 
 
 def deep_merge(base: dict, over: dict) -> dict:
@@ -371,6 +378,10 @@ def _settings(raw: dict, entry: dict, label: str, where: str, study=None, axes=N
         task = make_task(kind, params)
     except ValueError as exc:
         raise ConfigError(f"{where}.params: {exc}") from None
+    for name, u in (sections["dynamics"].inputs or {}).items():
+        if len(u) != task.n_in:
+            raise ConfigError(f"{where}.dynamics.inputs.{name}: {len(u)} value(s), but task {kind!r} has "
+                              f"{task.n_in} input channel(s)")
     settings = Settings(label=label, task=kind, params=canonical(task.params), study=study, axes=axes or {},
                         **sections)
     _check_ids(settings, where)
@@ -604,5 +615,43 @@ def as_dict(section) -> dict:
     return asdict(section)
 
 
+def read_yaml(path) -> dict:
+    """A YAML config file as a mapping; a syntax error names the file, line and column."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh) or {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise ConfigError(f"{path}:{mark.line + 1}:{mark.column + 1}: not valid YAML: {exc.problem}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+
+
+def main(argv=None) -> int:
+    """`python -m altrnn.config`: print the JSON schema; `--check FILE...`: check config files, naming errors."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m altrnn.config", description=main.__doc__)
+    parser.add_argument("--check", nargs="+", metavar="FILE", help="config files to check (merged in order)")
+    args = parser.parse_args(argv)
+    if not args.check:
+        print(schema_yaml(), end="")
+        return 0
+    try:
+        raw = {}
+        for path in args.check:
+            raw = deep_merge(raw, read_yaml(path))
+        cfg = load(raw)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 1
+    n_nets = sum(len(u.net_ids()) for u in cfg.units.values())
+    print(f"ok: {len(cfg.tasks)} task entries, {len(cfg.studies)} studies, {len(cfg.units)} units, {n_nets} networks")
+    return 0
+
+
 if __name__ == "__main__":
-    print(schema_yaml(), end="")
+    raise SystemExit(main())

@@ -20,10 +20,9 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .errors import ResultFileError  # noqa: F401  (re-exported: altrnn.io.ResultFileError)
 
 
-class ResultFileError(RuntimeError):
-    """A result file is missing, truncated or not what it claims to be."""
 
 
 @contextmanager
@@ -35,10 +34,64 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it owner-only; results follow the umask
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# Columns every result table must have, by file name (see README, Outputs).
+TABLE_COLUMNS = {
+    "eval.csv": ["condition", "loss", "accuracy"],
+    "train_log.csv": ["iteration", "loss", "task_loss", "penalty", "grad_norm", "seconds"],
+    "linear_predictability.csv": ["net_a", "net_b", "space", "value"],
+    "fixed_points.csv": ["condition", "method", "point", "kind", "stability"],
+    "manifolds.csv": ["condition", "kind", "point", "branch", "reaches", "stopped"],
+    "degeneracy.csv": ["level", "measure", "value", "n_networks"],
+}
+EMPTY_ALLOWED = {"fixed_points.csv", "manifolds.csv"}  # a network may have no points or manifolds
+
+
+def _table_columns(name: str):
+    if name in TABLE_COLUMNS:
+        return TABLE_COLUMNS[name]
+    if name.endswith("_mds.csv"):
+        return ["net_id", "dim1", "dim2"]
+    return ["net_a", "net_b", "value"]  # a similarity metric's table
+
+
+def read_table(path) -> pd.DataFrame:
+    """A result table, checked: a missing, empty, truncated or foreign file raises ResultFileError naming it.
+
+    Checks the columns its file name calls for (TABLE_COLUMNS), at least one
+    row (except where none is a valid result), and no missing value in them.
+    """
+    name = Path(path).name
+    try:
+        table = pd.read_csv(path)
+    except FileNotFoundError:
+        raise ResultFileError(f"{path}: file not found") from None
+    except pd.errors.EmptyDataError:
+        raise ResultFileError(f"{path}: empty file") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise ResultFileError(f"{path}: not a readable table (truncated or corrupted?): {exc}") from None
+    required = _table_columns(name)
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise ResultFileError(f"{path}: missing column(s) {missing}; found {list(table.columns)}")
+    if table.empty and name not in EMPTY_ALLOWED:
+        raise ResultFileError(f"{path}: no rows (truncated?)")
+    holes = [c for c in required if table[c].isna().any() and c not in ("value", "reaches")]
+    if holes:
+        raise ResultFileError(f"{path}: missing values in column(s) {holes} (truncated or edited?)")
+    return table
 
 
 def write_csv(df: pd.DataFrame, path):
@@ -64,15 +117,18 @@ def read_npz(path) -> dict:
 
 
 def source_version() -> str:
-    """Package version plus the git commit of the source tree when there is one."""
+    """Package version plus the git commit of the source tree when there is one, `.dirty` if the package has
+    uncommitted changes."""
+    here = Path(__file__).parent
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5, check=True,
-        )
-        return f"{__version__}+g{out.stdout.strip()}"
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True,
+                             timeout=5, check=True)
+        status = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here, capture_output=True,
+                                text=True, timeout=5, check=True)
     except (OSError, subprocess.SubprocessError):
         return __version__
+    dirty = ".dirty" if status.stdout.strip() else ""  # uncommitted changes to the package
+    return f"{__version__}+g{out.stdout.strip()}{dirty}"
 
 
 @dataclass
@@ -104,6 +160,9 @@ def load_model(path) -> SavedModel:
         config = ModelConfig(**meta["model"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ResultFileError(f"{path}: unreadable model metadata: {exc}") from None
+    bad = [k for k in PARAM_NAMES if not np.all(np.isfinite(data[k]))]
+    if bad:
+        raise ResultFileError(f"{path}: non-finite (NaN or infinite) weights in {bad}")
     params = Params(*(data[k] for k in PARAM_NAMES)).astype(config.np_dtype)
     N = config.n_rec
     if params.W.shape != (N, N) or params.W_out.shape != (config.n_out, N) or params.W_in.shape != (N, config.n_in):

@@ -79,3 +79,35 @@ def task_sources(kind: str) -> list[str]:
     from .tasks import TASK_MODULES
 
     return closure(f"{PACKAGE}.tasks.{TASK_MODULES[kind][0]}")
+
+
+def stamp_sources(name: str) -> list[str]:
+    """The files behind a code stamp: `task_<kind>`, `compile_training` (what training imports plus the
+    warm-up; an analysis change never recompiles, so never retrains) or a stage name."""
+    if name.startswith("task_"):
+        return task_sources(name[len("task_"):])
+    if name == "compile_training":
+        files = stage_sources("insd") + task_sources("flipflop") + [str(ROOT / "stages" / "kernels.py")]
+        return sorted(set(files))
+    return stage_sources(name)
+
+
+def write_stamp(files, out_path, log_path=None):
+    """Write the content hash of `files` and their list: the one input a job has for its code.
+
+    Jobs depend on a stamp, not on every module, so that a job's input list
+    stays short; a changed module changes the stamp, which reruns its jobs.
+    """
+    import hashlib
+
+    from .io import atomic_path
+
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(Path(f).read_bytes())
+    names = [str(Path(f).resolve().relative_to(ROOT.parent)) for f in files]
+    with atomic_path(out_path) as tmp:
+        Path(tmp).write_text("\n".join([f"sha256 {digest.hexdigest()}", *names]) + "\n")
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(log_path).write_text(f"{out_path}: {len(files)} files, sha256 {digest.hexdigest()}\n")

@@ -1,11 +1,21 @@
 # Wiring only: the checked config (altrnn.config), network ids and paths
 # (altrnn.netids), and the package files each stage imports (altrnn.sources).
 import re
+from pathlib import Path
+
+from snakemake.logging import logger
 
 from altrnn import config as altrnn_config
 from altrnn import netids
 from altrnn.config import canonical
-from altrnn.sources import ROOT as SOURCES_ROOT, stage_sources, task_sources
+from altrnn.sources import stamp_sources, write_stamp
+
+_checkout = Path(workflow.basedir) / "src" / "altrnn"
+if _checkout.is_dir() and Path(netids.__file__).resolve().parent != _checkout.resolve():
+    logger.warning(
+        f"warning: this workflow's jobs import the altrnn installed at {Path(netids.__file__).parent}, "
+        f"not this checkout's {_checkout}; run `pip install -e {workflow.basedir}` to use the checkout"
+    )
 
 try:
     CFG = altrnn_config.load(config)
@@ -29,9 +39,14 @@ def unit(w):
     return UNITS[w.task]
 
 
+def code_stamp(name):
+    """The stamp of the package files behind `name` (a stage; see altrnn.sources.stamp_sources)."""
+    return f"results/code/{name}.txt"
+
+
 def code(stage):
-    """Input function: the package files of `stage` plus the unit's own task module."""
-    return lambda w: stage_sources(stage) + task_sources(unit(w).task)
+    """Input function: the code stamps of `stage` and of the unit's own task module."""
+    return lambda w: [code_stamp(stage), code_stamp(f"task_{unit(w).task}")]
 
 
 def task_params(w):

@@ -6,7 +6,7 @@ rule degeneracy:
         evals=net_files("eval.csv", "standard_ids"),
         models=net_files("model.npz", "standard_ids"),
         dsa="results/{task}/similarity/dsa.csv",
-        code=stage_sources("degeneracy"),
+        code=code_stamp("degeneracy"),
     output:
         "results/{task}/degeneracy.csv",
     log:

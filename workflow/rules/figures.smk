@@ -6,7 +6,7 @@
 rule figure_training:
     input:
         logs=net_files("train_log.csv"),
-        code=stage_sources("figures"),
+        code=code_stamp("figures"),
     output:
         **figure_outputs("training"),
     log:
@@ -22,7 +22,7 @@ rule figure_training:
 rule figure_predictability:
     input:
         table="results/{task}/similarity/linear_predictability.csv",
-        code=stage_sources("figures"),
+        code=code_stamp("figures"),
     output:
         **figure_outputs("predictability"),
     log:
@@ -38,7 +38,7 @@ rule figure_predictability:
 rule figure_ood:
     input:
         evals=net_files("eval.csv"),
-        code=stage_sources("figures"),
+        code=code_stamp("figures"),
     output:
         **figure_outputs("ood"),
     log:
@@ -55,7 +55,7 @@ rule figure_fixed_points:
     input:
         tables=net_files("fixed_points.csv"),
         arrays=net_files("fixed_points.npz"),
-        code=stage_sources("figures"),
+        code=code_stamp("figures"),
     output:
         **figure_outputs("fixed_points"),
     log:
@@ -74,7 +74,7 @@ rule figure_manifolds:
         point_arrays=net_files("fixed_points.npz"),
         tables=net_files("manifolds.csv"),
         arrays=net_files("manifolds.npz"),
-        code=stage_sources("figures"),
+        code=code_stamp("figures"),
     output:
         **figure_outputs("manifolds"),
     log:
@@ -90,7 +90,7 @@ rule figure_manifolds:
 rule figure_dsa_mds:
     input:
         mds="results/{task}/similarity/dsa_mds.csv",
-        code=stage_sources("figures"),
+        code=code_stamp("figures"),
     output:
         **figure_outputs("dsa_mds"),
     log:
@@ -106,7 +106,7 @@ rule figure_dsa_mds:
 rule figure_degeneracy:
     input:
         tables=expand("results/{task}/degeneracy.csv", task=degeneracy_tasks()),
-        code=stage_sources("figures"),
+        code=code_stamp("figures"),
     output:
         pdf="results/figures/degeneracy.pdf",
         png=report(

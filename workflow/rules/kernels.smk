@@ -6,12 +6,7 @@
 
 rule compile_kernels:
     input:
-        # What training imports, plus the warm-up itself: an analysis change never
-        # recompiles (and so never retrains).
-        code=sorted(
-            set(stage_sources("insd") + task_sources("flipflop"))
-            | {f"{SOURCES_ROOT}/stages/kernels.py"}
-        ),
+        code=code_stamp("compile_training"),
     output:
         "results/kernels/train_{activation}_{dtype}.txt",
     log:
@@ -31,7 +26,7 @@ rule compile_kernels:
 
 rule compile_analysis_kernels:
     input:
-        code=stage_sources("kernels"),
+        code=code_stamp("kernels"),
     output:
         ANALYSIS_KERNELS,
     log:
@@ -47,3 +42,17 @@ rule compile_analysis_kernels:
         variants=[],
     script:
         "../scripts/kernels.py"
+
+
+# The one input a job has for its code: the hash of the package files its stage
+# imports (altrnn.sources). Runs inside Snakemake (no job process): milliseconds.
+rule code_stamp:
+    input:
+        lambda w: stamp_sources(w.name),
+    output:
+        "results/code/{name}.txt",
+    log:
+        "logs/code/{name}.log",
+    localrule: True
+    run:
+        write_stamp(input, output[0], log[0])

@@ -5,7 +5,7 @@
 rule study:
     input:
         results=study_inputs,
-        code=stage_sources("study"),
+        code=code_stamp("study"),
     output:
         **study_outputs(),
     log:

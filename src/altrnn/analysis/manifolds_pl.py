@@ -186,7 +186,7 @@ def _eigendirection(M, which: str):
     sel = np.flatnonzero(mod > 1 + 1e-9) if which == "unstable" else np.flatnonzero(mod < 1 - 1e-9)
     if len(sel) != 1:
         raise ValueError(f"a 1-D {which} manifold needs exactly one {which} eigenvalue of the (product) Jacobian, "
-                         f"found {len(sel)} (|eigvals| = {np.round(np.sort(mod)[::-1], 4).tolist()})")
+                         f"found {len(sel)} (largest |eigenvalue| {mod.max():.4g}, smallest {mod.min():.4g})")
     lam = vals[sel[0]]
     v = vecs[:, sel[0]]
     if abs(lam.imag) > 1e-12:  # a lone eigenvalue of a real matrix is real

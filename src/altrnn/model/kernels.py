@@ -174,6 +174,16 @@ def matmul(a, b):
 
 
 @njit(cache=True)
+def sum_products(a, b):
+    """sum(a * b) accumulated in float64 (for a 0/1 mask, bitwise equal to sum_squares of the masked error)."""
+    total = 0.0
+    bf = b.ravel()
+    for i, v in enumerate(a.ravel()):
+        total += np.float64(v) * bf[i]
+    return total
+
+
+@njit(cache=True)
 def sum_squares(a):
     """sum(a**2) accumulated in float64, without numpy's BLAS (see matmul)."""
     total = 0.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..analysis import degeneracy
-from ..io import load_model, write_csv
+from ..io import load_model, read_table, write_csv
 from ..netids import net_of
 
 
@@ -20,6 +20,6 @@ def degeneracy_table(evals: dict[str, pd.DataFrame], dsa_table: pd.DataFrame, we
 
 def degeneracy_job(eval_paths, model_paths, dsa_csv, out_csv):
     """The workflow's degeneracy job."""
-    evals = {net_of(f): pd.read_csv(f) for f in eval_paths}
+    evals = {net_of(f): read_table(f) for f in eval_paths}
     weights = {net_of(f): load_model(f).params.W for f in model_paths}
-    write_csv(degeneracy_table(evals, pd.read_csv(dsa_csv), weights), out_csv)
+    write_csv(degeneracy_table(evals, read_table(dsa_csv), weights), out_csv)

@@ -5,42 +5,42 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import plots
-from ..io import read_npz
+from ..io import read_npz, read_table
 from ..netids import net_of, unit_of
 from ..plots import behaviour, degeneracy, dynamics, similarity, training
 
 
 def draw_training(inp, label):
-    return training.training_curves({net_of(f): pd.read_csv(f) for f in inp.logs}, label)
+    return training.training_curves({net_of(f): read_table(f) for f in inp.logs}, label)
 
 
 def draw_predictability(inp, label):
-    return similarity.predictability_matrices(pd.read_csv(inp.table), label)
+    return similarity.predictability_matrices(read_table(inp.table), label)
 
 
 def draw_ood(inp, label):
-    evals = pd.concat([pd.read_csv(f).assign(net_id=net_of(f)) for f in inp.evals], ignore_index=True)
+    evals = pd.concat([read_table(f).assign(net_id=net_of(f)) for f in inp.evals], ignore_index=True)
     return behaviour.ood_performance(evals, label)
 
 
 def draw_fixed_points(inp, label):
-    points = {net_of(c): (pd.read_csv(c), read_npz(n)) for c, n in zip(inp.tables, inp.arrays)}
+    points = {net_of(c): (read_table(c), read_npz(n)) for c, n in zip(inp.tables, inp.arrays)}
     return dynamics.fixed_point_panels(points, label)
 
 
 def draw_manifolds(inp, label):
     nets = {}
     for pc, pa, mc, ma in zip(inp.points, inp.point_arrays, inp.tables, inp.arrays):
-        nets[net_of(pc)] = (pd.read_csv(pc), read_npz(pa), pd.read_csv(mc), read_npz(ma))
+        nets[net_of(pc)] = (read_table(pc), read_npz(pa), read_table(mc), read_npz(ma))
     return dynamics.manifold_panels(nets, label)
 
 
 def draw_dsa_mds(inp, label):
-    return similarity.mds_embedding(pd.read_csv(inp.mds), label, "DSA")
+    return similarity.mds_embedding(read_table(inp.mds), label, "DSA")
 
 
 def draw_degeneracy(inp, label):
-    return degeneracy.degeneracy_levels({unit_of(f): pd.read_csv(f) for f in inp.tables})
+    return degeneracy.degeneracy_levels({unit_of(f): read_table(f) for f in inp.tables})
 
 
 PANELS = {"training": draw_training, "predictability": draw_predictability, "ood": draw_ood,

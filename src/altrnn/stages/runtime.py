@@ -28,14 +28,32 @@ def configure(threads: int, log_file=None, numerics: bool = True):
 
 
 def run(main, *args):
-    """Call main(*args); turn the project's expected failures into one clear message and exit code 1."""
-    from ..io import ResultFileError
-    from ..train import TrainingDiverged
+    """Call main(*args); any failure ends the job with exit code 1 and one line on stderr.
 
+    The project's expected failures (a bad value, a damaged result file, a
+    diverging run) and system errors (a full disk, a missing permission) are
+    that one line, in the job's log too; anything else also leaves its
+    traceback in the log, and the line says so.
+    """
+    from ..errors import ResultFileError, TrainingDiverged
+
+    log = logging.getLogger("altrnn")
     try:
         main(*args)
-    except (TrainingDiverged, ResultFileError, ValueError) as exc:
+    except (TrainingDiverged, ResultFileError, ValueError, OSError) as exc:
         message = f"{type(exc).__name__}: {exc}"
-        logging.getLogger("altrnn").error(message)
-        print(message, file=sys.stderr)
-        sys.exit(1)
+        log.error(message)
+    except Exception as exc:  # a bug: keep the traceback, but in the log
+        log.exception("unexpected failure")
+        message = f"{type(exc).__name__}: {exc} (traceback in {_log_file() or 'the log'})"
+    else:
+        return
+    print(message, file=sys.stderr)
+    sys.exit(1)
+
+
+def _log_file():
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            return handler.baseFilename
+    return None

@@ -25,7 +25,7 @@ import pandas as pd
 
 from .. import netids
 from ..analysis.statistics import bootstrap_mean
-from ..io import read_npz, write_csv
+from ..io import read_npz, read_table, write_csv
 
 log = logging.getLogger("altrnn.stages.study")
 
@@ -62,23 +62,23 @@ def collect(conditions: list[dict]) -> dict[str, pd.DataFrame]:
     for c in conditions:
         label = c["label"]
         for net in c["net_ids"]:
-            ev = pd.read_csv(netids.net_file(label, net, "eval.csv"))
+            ev = read_table(netids.net_file(label, net, "eval.csv"))
             ev.insert(0, "net_id", net)
             parts["eval"].append(_tag(ev.assign(family=netids.family_of(net)), c))
-            train_log = pd.read_csv(netids.net_file(label, net, "train_log.csv"))
+            train_log = read_table(netids.net_file(label, net, "train_log.csv"))
             meta = _model_metadata(netids.net_file(label, net, "model.npz"))
             last = train_log.iloc[-1]
             row = {"net_id": net, "family": netids.family_of(net), "iterations": meta["iterations"],
                    "converged": bool(meta["converged"]), "final_loss": last["loss"],
                    "final_task_loss": last["task_loss"], "seconds": last["seconds"]}
             parts["training"].append(_tag(pd.DataFrame([row]), c))
-        lp = pd.read_csv(netids.similarity_file(label, "linear_predictability.csv"))
+        lp = read_table(netids.similarity_file(label, "linear_predictability.csv"))
         parts["similarity"].append(_tag(lp.assign(metric="linear_predictability"), c))
         for metric in c["metrics"]:
-            table = pd.read_csv(netids.similarity_file(label, f"{metric}.csv"))
+            table = read_table(netids.similarity_file(label, f"{metric}.csv"))
             parts["similarity"].append(_tag(table.assign(metric=metric, space="full"), c))
         if c["degeneracy"]:
-            parts["degeneracy"].append(_tag(pd.read_csv(netids.degeneracy_file(label)), c))
+            parts["degeneracy"].append(_tag(read_table(netids.degeneracy_file(label)), c))
     tables = {k: pd.concat(v, ignore_index=True) if v else pd.DataFrame() for k, v in parts.items()}
     sim = tables["similarity"]
     sim = sim[sim["net_a"] != sim["net_b"]].reset_index(drop=True)

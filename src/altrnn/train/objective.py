@@ -9,7 +9,7 @@ returning its value, dL/dr[1..T] and dL/dW_out; it enters BPTT exactly.
 from dataclasses import dataclass, field
 
 from ..model import Params, backward, forward
-from ..model.kernels import sum_squares
+from ..model.kernels import sum_products, sum_squares
 
 REGULARISED = ("W_in", "W", "W_out")
 
@@ -32,8 +32,9 @@ def loss_and_grad(params: Params, cfg, inputs, targets, mask, noise=None, rate_l
     n_masked = float(mask.sum())
     if n_masked == 0:
         raise ValueError("the batch's loss mask is all zero: nothing to train on")
-    err = (traj.y - targets) * mask
-    task = sum_squares(err) / n_masked
+    diff = traj.y - targets
+    err = diff * mask
+    task = sum_products(err, diff) / n_masked  # sum(mask * diff^2) / sum(mask), as tasks.masked_mse
     dy = (2.0 / n_masked) * err
     terms = LossTerms(total=task, task=task)
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import TrainConfig
+from ..errors import TrainingDiverged
 from ..io import read_npz, write_npz, ResultFileError
 from ..model import ModelConfig, Params, Workspace, init_params, recurrent_noise
 from .adam import Adam, clip_by_global_norm
@@ -25,8 +26,6 @@ log = logging.getLogger("altrnn.train")
 LOG_COLUMNS = ["iteration", "loss", "task_loss", "penalty", "grad_norm", "seconds"]
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss or gradient became NaN or infinite."""
 
 
 @dataclass
@@ -96,8 +95,24 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
             log.info("loss target %g reached at iteration %d", train_cfg.loss_target, it + 1)
             break
     _discard(checkpoint)
+    _check_growth(rows, train_cfg)
     return TrainResult(params=params, log=pd.DataFrame(rows, columns=_columns(rows)), converged=converged,
                        iterations=done)
+
+
+GROWTH_LIMIT = 100.0  # a final task loss this many times the first log window's is a divergence
+
+
+def _check_growth(rows, train_cfg):
+    """A run whose task loss ends finite but enormous has diverged too (e.g. a far too large learning rate)."""
+    if len(rows) < 2:
+        return
+    first, last = rows[0]["task_loss"], rows[-1]["task_loss"]
+    if last > GROWTH_LIMIT * max(first, 1e-12):
+        raise TrainingDiverged(
+            f"training diverged: the task loss grew from {first:.4g} (first {train_cfg.log_every} iterations) "
+            f"to {last:.4g} (last). Lower train.lr, lower the init scale g, or enable train.grad_clip."
+        )
 
 
 def _discard(checkpoint):
