@@ -83,12 +83,15 @@ def task_sources(kind: str) -> list[str]:
 
 def stamp_sources(name: str) -> list[str]:
     """The files behind a code stamp: `task_<kind>`, `compile_training` (what training imports plus the
-    warm-up; an analysis change never recompiles, so never retrains) or a stage name."""
+    warm-up; an analysis change never recompiles, so never retrains), `compile_<analysis>` (that analysis's
+    modules plus the warm-up) or a stage name."""
     if name.startswith("task_"):
         return task_sources(name[len("task_"):])
+    warmup = [str(ROOT / "stages" / "kernels.py")]
     if name == "compile_training":
-        files = stage_sources("insd") + task_sources("flipflop") + [str(ROOT / "stages" / "kernels.py")]
-        return sorted(set(files))
+        return sorted(set(stage_sources("insd") + task_sources("flipflop") + warmup))
+    if name.startswith("compile_"):  # compile_fixed_points, compile_dsa: that analysis's modules
+        return sorted(set(closure(f"{PACKAGE}.analysis.{name[len('compile_'):]}") + warmup))
     return stage_sources(name)
 
 

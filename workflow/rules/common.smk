@@ -33,6 +33,7 @@ wildcard_constraints:
     k=r"[1-9]\d*",
     activation="tanh|relu",
     dtype="float32|float64",
+    analysis="fixed_points|dsa",
 
 
 def unit(w):
@@ -65,7 +66,8 @@ def training_kernels(w):
     return f"results/kernels/train_{m.activation}_{m.dtype}.txt"
 
 
-ANALYSIS_KERNELS = "results/kernels/analysis.txt"
+def analysis_kernels(analysis):
+    return f"results/kernels/{analysis}.txt"
 
 
 def insd_settings(w):

@@ -7,7 +7,7 @@ rule dynamics:
     input:
         model="results/{task}/nets/{net_id}/model.npz",
         code=code("dynamics"),
-        kernels=ANALYSIS_KERNELS,
+        kernels=analysis_kernels("fixed_points"),
     output:
         points="results/{task}/nets/{net_id}/fixed_points.csv",
         point_arrays="results/{task}/nets/{net_id}/fixed_points.npz",

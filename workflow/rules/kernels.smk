@@ -26,11 +26,11 @@ rule compile_kernels:
 
 rule compile_analysis_kernels:
     input:
-        code=code_stamp("kernels"),
+        code=lambda w: code_stamp(f"compile_{w.analysis}"),
     output:
-        ANALYSIS_KERNELS,
+        "results/kernels/{analysis}.txt",
     log:
-        "logs/compile_analysis_kernels.log",
+        "logs/compile_{analysis}_kernels.log",
     conda:
         "../../envs/altrnn.yaml"
     threads: 1
@@ -38,7 +38,7 @@ rule compile_analysis_kernels:
         runtime=10,
         mem_mb=1000,
     params:
-        stage="analysis",
+        stage=lambda w: w.analysis,
         variants=[],
     script:
         "../scripts/kernels.py"

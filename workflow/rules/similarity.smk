@@ -31,7 +31,7 @@ rule similarity_metric:
     input:
         models=net_files("model.npz"),
         code=code("similarity"),
-        kernels=ANALYSIS_KERNELS,
+        kernels=lambda w: analysis_kernels("dsa") if w.metric == "dsa" else [],
     output:
         table="results/{task}/similarity/{metric}.csv",
         mds="results/{task}/similarity/{metric}_mds.csv",

@@ -4,8 +4,9 @@ Jobs that start together with an empty numba cache would each compile the same
 kernels (seconds each) and race to write the same cache files. The workflow's
 `compile_kernels` rule runs compile_kernels (one job per activation and
 dtype) before the training jobs of that variant, and
-`compile_analysis_kernels` runs compile_analysis_kernels before any analysis
-job; every other job then loads the cache.
+`compile_analysis_kernels` runs compile_analysis_kernels (one job per analysis:
+fixed points, DSA) before the jobs of that analysis; every other job then loads
+the cache.
 """
 
 from __future__ import annotations
@@ -43,27 +44,36 @@ def compile_kernels(variants) -> list[str]:
     return lines
 
 
-def compile_analysis_kernels() -> list[str]:
-    """Run the fixed-point optimiser (tanh and relu) and DSA's alignment once on tiny problems."""
-    from ..analysis import dsa, fixed_points
-    from ..model import init_params
+ANALYSES = ("fixed_points", "dsa")  # analyses with numba kernels, one warm-up job each
 
-    rng = np.random.default_rng(0)
-    for activation in ("tanh", "relu"):
-        cfg = ModelConfig(n_in=1, n_rec=4, n_out=1, activation=activation, dtype="float64")
-        params = init_params(cfg, 0.5, rng)
-        fixed_points.find_fixed_points(params, cfg, np.zeros(1), rng.standard_normal((4, 4)), max_iters=5)
-    A, B = np.diag([0.9, 0.5, 0.2]), np.diag([0.8, 0.6, 0.1])
-    dsa.dsa_distance(A, B, n_restarts=1)
-    lines = ["fixed_points tanh relu", "dsa"]
+
+def compile_analysis_kernels(analyses=ANALYSES) -> list[str]:
+    """Run the fixed-point optimiser (tanh and relu) and/or DSA's alignment once on tiny problems."""
+    lines = []
+    if "fixed_points" in analyses:
+        from ..analysis import fixed_points
+        from ..model import init_params
+
+        rng = np.random.default_rng(0)
+        for activation in ("tanh", "relu"):
+            cfg = ModelConfig(n_in=1, n_rec=4, n_out=1, activation=activation, dtype="float64")
+            params = init_params(cfg, 0.5, rng)
+            fixed_points.find_fixed_points(params, cfg, np.zeros(1), rng.standard_normal((4, 4)), max_iters=5)
+        lines.append("fixed_points tanh relu")
+    if "dsa" in analyses:
+        from ..analysis import dsa
+
+        dsa.dsa_distance(np.diag([0.9, 0.5, 0.2]), np.diag([0.8, 0.6, 0.1]), n_restarts=1)
+        lines.append("dsa")
     log.info("analysis kernels ready: %s", ", ".join(lines))
     return lines
 
 
 def kernels_job(stage: str, variants, out_path):
-    """The workflow's compile job: warm the training kernels of `variants`, or the analysis kernels."""
+    """The workflow's compile job: warm the training kernels of `variants` (stage "training"), or the
+    kernels of one analysis (stage "fixed_points" or "dsa")."""
     from ..io import atomic_path
 
-    lines = compile_kernels(variants) if stage == "training" else compile_analysis_kernels()
+    lines = compile_kernels(variants) if stage == "training" else compile_analysis_kernels([stage])
     with atomic_path(out_path) as tmp, open(tmp, "w") as fh:
         fh.write("\n".join(lines) + "\n")

@@ -60,7 +60,7 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
         start, rows, elapsed = _resume(checkpoint, fingerprint, params, opt)
 
     t0 = time.perf_counter() - elapsed
-    window, converged, done = [], False, start
+    window, converged, done, initial_loss = [], False, start, None
     workspace = Workspace()
     for it in range(start, train_cfg.max_iters):
         rng = batch_rng(seed, it)
@@ -78,6 +78,7 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
                 "Lower train.lr, lower the init scale g, or enable train.grad_clip."
             )
         opt.step(params, grads)
+        initial_loss = terms.task if initial_loss is None else initial_loss
         done = it + 1
         window.append(terms.task)
         if (it + 1) % train_cfg.log_every == 0 or it + 1 == train_cfg.max_iters:
@@ -95,23 +96,23 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
             log.info("loss target %g reached at iteration %d", train_cfg.loss_target, it + 1)
             break
     _discard(checkpoint)
-    _check_growth(rows, train_cfg)
+    _check_growth(initial_loss, rows)
     return TrainResult(params=params, log=pd.DataFrame(rows, columns=_columns(rows)), converged=converged,
                        iterations=done)
 
 
-GROWTH_LIMIT = 100.0  # a final task loss this many times the first log window's is a divergence
+GROWTH_LIMIT = 100.0  # a final task loss this many times the starting one is a divergence
 
 
-def _check_growth(rows, train_cfg):
+def _check_growth(initial_loss, rows):
     """A run whose task loss ends finite but enormous has diverged too (e.g. a far too large learning rate)."""
-    if len(rows) < 2:
+    if initial_loss is None or not rows:
         return
-    first, last = rows[0]["task_loss"], rows[-1]["task_loss"]
-    if last > GROWTH_LIMIT * max(first, 1e-12):
+    last = rows[-1]["task_loss"]
+    if last > GROWTH_LIMIT * max(initial_loss, 1e-12):
         raise TrainingDiverged(
-            f"training diverged: the task loss grew from {first:.4g} (first {train_cfg.log_every} iterations) "
-            f"to {last:.4g} (last). Lower train.lr, lower the init scale g, or enable train.grad_clip."
+            f"training diverged: the task loss grew from {initial_loss:.4g} (first iteration) to {last:.4g} "
+            "(last log window). Lower train.lr, lower the init scale g, or enable train.grad_clip."
         )
 
 
