@@ -54,6 +54,20 @@ def test_a_deleted_model_is_rebuilt(tiny_run, tmp_path):
     assert netids.net_file("flipflop", "ref", "model.npz") in planned_outputs(workdir)
 
 
+def test_an_identical_retraining_changes_nothing_downstream(tiny_run, tmp_path):
+    """The wall-clock time lives in train_time.csv, so figures read nothing that differs between two runs."""
+    workdir = tmp_path / "copy"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    model = netids.net_file("flipflop", "ref", "model.npz")
+    before = (workdir / model).read_bytes()
+    for name in ("model.npz", "train_log.csv", "train_time.csv"):
+        (workdir / netids.net_file("flipflop", "ref", name)).unlink()
+    snakemake(workdir, model)
+    assert load_model(workdir / model).params.W.tobytes() == load_model(tiny_run / model).params.W.tobytes()
+    assert (workdir / model).read_bytes() == before
+    assert planned_outputs(workdir) == []
+
+
 # --- 3: reruns on code changes follow the imports ----------------------------------------------------------
 
 def test_stage_sources_are_the_import_closure():

@@ -25,7 +25,9 @@ def test_tiny_workflow_produces_every_result(tiny_run):
             saved = load_model(d / "model.npz")
             assert saved.metadata["task"] == task and saved.metadata["net_id"] == net
             log = pd.read_csv(d / "train_log.csv")
-            assert list(log.columns[:6]) == ["iteration", "loss", "task_loss", "penalty", "grad_norm", "seconds"]
+            assert list(log.columns[:5]) == ["iteration", "loss", "task_loss", "penalty", "grad_norm"]
+            assert "seconds" not in log.columns  # wall-clock time is in train_time.csv: reruns follow content
+            assert list(pd.read_csv(d / "train_time.csv").columns) == ["iterations", "seconds"]
             ev = pd.read_csv(d / "eval.csv")
             assert list(ev.columns) == ["condition", "loss", "accuracy"]
             assert ev["condition"].iloc[0] == "in_distribution" and len(ev) > 1

@@ -50,7 +50,8 @@ def _umask() -> int:
 # Columns every result table must have, by file name (see README, Outputs).
 TABLE_COLUMNS = {
     "eval.csv": ["condition", "loss", "accuracy"],
-    "train_log.csv": ["iteration", "loss", "task_loss", "penalty", "grad_norm", "seconds"],
+    "train_log.csv": ["iteration", "loss", "task_loss", "penalty", "grad_norm"],
+    "train_time.csv": ["iterations", "seconds"],
     "linear_predictability.csv": ["net_a", "net_b", "space", "value"],
     "fixed_points.csv": ["condition", "method", "point", "kind", "stability"],
     "manifolds.csv": ["condition", "kind", "point", "branch", "reaches", "stopped"],

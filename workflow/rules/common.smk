@@ -142,7 +142,13 @@ def unit_targets(label):
     for n in s.net_ids():
         out += [
             netids.net_file(label, n, f)
-            for f in ("model.npz", "train_log.csv", "eval.csv", "manifolds.csv")
+            for f in (
+                "model.npz",
+                "train_log.csv",
+                "train_time.csv",
+                "eval.csv",
+                "manifolds.csv",
+            )
         ]
     out.append(netids.similarity_file(label, "linear_predictability.csv"))
     out += [netids.similarity_file(label, f"{m}_mds.csv") for m in s.similarity.metrics]
@@ -184,7 +190,7 @@ def study_inputs(w):
         for n in c["net_ids"]:
             files += [
                 netids.net_file(c["label"], n, f)
-                for f in ("eval.csv", "train_log.csv", "model.npz")
+                for f in ("eval.csv", "train_log.csv", "train_time.csv", "model.npz")
             ]
         files.append(netids.similarity_file(c["label"], "linear_predictability.csv"))
         files += [netids.similarity_file(c["label"], f"{m}.csv") for m in c["metrics"]]

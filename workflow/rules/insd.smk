@@ -12,6 +12,7 @@ rule train_alternative:
     output:
         model="results/{task}/nets/alt{k}/model.npz",
         log="results/{task}/nets/alt{k}/train_log.csv",
+        time="results/{task}/nets/alt{k}/train_time.csv",
     log:
         "logs/{task}/train_alt{k}.log",
     conda:

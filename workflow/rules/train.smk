@@ -9,6 +9,7 @@ rule train_standard:
     output:
         model="results/{task}/nets/std-g{g}-s{seed}/model.npz",
         log="results/{task}/nets/std-g{g}-s{seed}/train_log.csv",
+        time="results/{task}/nets/std-g{g}-s{seed}/train_time.csv",
     log:
         "logs/{task}/train_std-g{g}-s{seed}.log",
     conda:
@@ -33,6 +34,7 @@ rule train_ref:
     output:
         model="results/{task}/nets/ref/model.npz",
         log="results/{task}/nets/ref/train_log.csv",
+        time="results/{task}/nets/ref/train_time.csv",
     log:
         "logs/{task}/train_ref.log",
     conda:

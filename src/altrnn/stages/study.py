@@ -70,7 +70,8 @@ def collect(conditions: list[dict]) -> dict[str, pd.DataFrame]:
             last = train_log.iloc[-1]
             row = {"net_id": net, "family": netids.family_of(net), "iterations": meta["iterations"],
                    "converged": bool(meta["converged"]), "final_loss": last["loss"],
-                   "final_task_loss": last["task_loss"], "seconds": last["seconds"]}
+                   "final_task_loss": last["task_loss"],
+                   "seconds": read_table(netids.net_file(label, net, "train_time.csv"))["seconds"].iloc[0]}
             parts["training"].append(_tag(pd.DataFrame([row]), c))
         lp = read_table(netids.similarity_file(label, "linear_predictability.csv"))
         parts["similarity"].append(_tag(lp.assign(metric="linear_predictability"), c))

@@ -10,6 +10,8 @@ import logging
 import os
 from dataclasses import asdict
 
+import pandas as pd
+
 from ..config import TrainConfig, parse_section
 from ..io import save_model, write_csv
 from ..model import ModelConfig, kernels
@@ -28,8 +30,12 @@ def build(settings: dict):
 
 
 def train_and_save(task, model_cfg, train_cfg, g, seed, net_id, model_path, log_path, penalty_factory=None,
-                   extra_metadata=None):
-    """Train one network and write model.npz and train_log.csv atomically (checkpoint beside them)."""
+                   extra_metadata=None, time_path=None):
+    """Train one network and write model.npz and train_log.csv atomically (checkpoint beside them).
+
+    The wall-clock time goes to time_path (train_time.csv: iterations, seconds), not into
+    train_log.csv, so that an identical retraining leaves every file its figures read unchanged.
+    """
     checkpoint = os.path.join(os.path.dirname(model_path), "checkpoint.npz")
     log.info("training %s on %s: N=%d, %s, g=%g, seed=%d", net_id, task.name, model_cfg.n_rec,
              model_cfg.activation, g, seed)
@@ -41,13 +47,16 @@ def train_and_save(task, model_cfg, train_cfg, g, seed, net_id, model_path, log_
     metadata = {"task": task.name, "task_params": task.params, "train": asdict(train_cfg), "g": g, "seed": seed,
                 "net_id": net_id, "iterations": result.iterations, "converged": result.converged,
                 **(extra_metadata or {})}
-    write_csv(result.log, log_path)
+    write_csv(result.log.drop(columns="seconds"), log_path)
+    if time_path is not None:
+        seconds = float(result.log["seconds"].iloc[-1]) if len(result.log) else 0.0
+        write_csv(pd.DataFrame([{"iterations": result.iterations, "seconds": seconds}]), time_path)
     save_model(model_path, result.params, model_cfg, metadata)
     log.info("%s", kernels.cache_summary())
     return result
 
 
-def train_network(settings: dict, g: float, seed: int, net_id: str, model_path, log_path):
+def train_network(settings: dict, g: float, seed: int, net_id: str, model_path, log_path, time_path=None):
     """The workflow's train job: build from settings, train without penalty, save."""
     task, model_cfg, train_cfg = build(settings)
-    return train_and_save(task, model_cfg, train_cfg, g, seed, net_id, model_path, log_path)
+    return train_and_save(task, model_cfg, train_cfg, g, seed, net_id, model_path, log_path, time_path=time_path)
