@@ -150,3 +150,13 @@ def test_bad_study_specs_stop_before_any_job(tmp_path, axes, message):
     assert proc.returncode != 0
     assert message in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_condition_figures_draw_every_panel_per_condition(tmp_path):
+    cfg = study_config()
+    cfg["studies"]["width"]["condition_figures"] = True
+    write_config(tmp_path, cfg)
+    outputs = planned_outputs(tmp_path)
+    for condition in ("n_rec-4", "n_rec-8"):
+        for panel in ("training", "predictability", "ood", "fixed_points", "manifolds", "dsa_mds"):
+            assert f"results/figures/studies/width/{condition}_{panel}.pdf" in outputs

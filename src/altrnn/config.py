@@ -22,7 +22,7 @@ import json
 import re
 import types
 import typing
-from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 
 from . import netids
 
@@ -498,7 +498,7 @@ def _study(raw: dict, name: str, spec) -> tuple[Study, list[Settings]]:
                  condition_figures=figures), units
 
 
-RESERVED = {"figures", "studies", "kernels"}  # directories of results/ that are not task entries
+RESERVED = {"figures", "studies", "kernels", "code"}  # directories of results/ that are not task entries
 
 
 def load(raw: dict) -> Config:
@@ -608,11 +608,6 @@ def schema_yaml() -> str:
     import yaml
 
     return yaml.safe_dump(json.loads(json.dumps(json_schema())), sort_keys=False, width=110)
-
-
-def as_dict(section) -> dict:
-    """A section as keyword arguments of the domain objects (field names, e.g. `lam`)."""
-    return asdict(section)
 
 
 def read_yaml(path) -> dict:

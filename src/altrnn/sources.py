@@ -95,11 +95,13 @@ def stamp_sources(name: str) -> list[str]:
     return stage_sources(name)
 
 
-def write_stamp(files, out_path, log_path=None):
-    """Write the content hash of `files` and their list: the one input a job has for its code.
+def update_stamp(files, out_path) -> bool:
+    """Make out_path hold the content hash of `files` and their list; rewrite it only if that changed.
 
-    Jobs depend on a stamp, not on every module, so that a job's input list
-    stays short; a changed module changes the stamp, which reruns its jobs.
+    The workflow calls this while it is parsed, for each stage: jobs depend on
+    the stamp instead of on every module, so a job's input list stays short; a
+    changed module changes the stamp, which reruns the jobs that import it.
+    Returns True if the stamp was (re)written.
     """
     import hashlib
 
@@ -109,8 +111,10 @@ def write_stamp(files, out_path, log_path=None):
     for f in files:
         digest.update(Path(f).read_bytes())
     names = [str(Path(f).resolve().relative_to(ROOT.parent)) for f in files]
-    with atomic_path(out_path) as tmp:
-        Path(tmp).write_text("\n".join([f"sha256 {digest.hexdigest()}", *names]) + "\n")
-    if log_path:
-        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(log_path).write_text(f"{out_path}: {len(files)} files, sha256 {digest.hexdigest()}\n")
+    text = "\n".join([f"sha256 {digest.hexdigest()}", *names]) + "\n"
+    out = Path(out_path)
+    if out.is_file() and out.read_text() == text:
+        return False
+    with atomic_path(out) as tmp:
+        Path(tmp).write_text(text)
+    return True

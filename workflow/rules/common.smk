@@ -8,7 +8,7 @@ from snakemake.logging import logger
 from altrnn import config as altrnn_config
 from altrnn import netids
 from altrnn.config import canonical
-from altrnn.sources import stamp_sources, write_stamp
+from altrnn.sources import stamp_sources, update_stamp
 
 _checkout = Path(workflow.basedir) / "src" / "altrnn"
 if _checkout.is_dir() and Path(netids.__file__).resolve().parent != _checkout.resolve():
@@ -40,9 +40,17 @@ def unit(w):
     return UNITS[w.task]
 
 
+CODE_STAMPS = set()
+
+
 def code_stamp(name):
-    """The stamp of the package files behind `name` (a stage; see altrnn.sources.stamp_sources)."""
-    return f"results/code/{name}.txt"
+    """The stamp of the package files behind `name` (a stage; altrnn.sources.stamp_sources), kept up to date
+    here, while the workflow is parsed: the one input a job has for its code."""
+    path = f"results/code/{name}.txt"
+    if name not in CODE_STAMPS:
+        update_stamp(stamp_sources(name), path)
+        CODE_STAMPS.add(name)
+    return path
 
 
 def code(stage):

@@ -42,17 +42,3 @@ rule compile_analysis_kernels:
         variants=[],
     script:
         "../scripts/kernels.py"
-
-
-# The one input a job has for its code: the hash of the package files its stage
-# imports (altrnn.sources). Runs inside Snakemake (no job process): milliseconds.
-rule code_stamp:
-    input:
-        lambda w: stamp_sources(w.name),
-    output:
-        "results/code/{name}.txt",
-    log:
-        "logs/code/{name}.log",
-    localrule: True
-    run:
-        write_stamp(input, output[0], log[0])

@@ -32,7 +32,7 @@ def settings_with_defaults(settings) -> dict:
     """
     if not isinstance(settings, DynamicsConfig):
         settings = parse_section(DynamicsConfig, settings, "dynamics")
-    return asdict(settings)
+    return asdict(settings)  # field names: the keys the analysis reads
 
 
 def analysis_inputs(task, n_in: int, overrides=None) -> dict[str, np.ndarray]:
