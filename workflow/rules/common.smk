@@ -58,10 +58,6 @@ def code(stage):
     return lambda w: [code_stamp(stage), code_stamp(f"task_{unit(w).task}")]
 
 
-def task_params(w):
-    return {"task": unit(w).task, "task_params": unit(w).params}
-
-
 def training_settings(w):
     s = unit(w)
     return canonical(
