@@ -382,17 +382,9 @@ def _settings(raw: dict, entry: dict, label: str, where: str, study=None, axes=N
         if len(u) != task.n_in:
             raise ConfigError(f"{where}.dynamics.inputs.{name}: {len(u)} value(s), but task {kind!r} has "
                               f"{task.n_in} input channel(s)")
-    settings = Settings(label=label, task=kind, params=canonical(task.params), study=study, axes=axes or {},
-                        **sections)
-    _check_ids(settings, where)
-    return settings
-
-
-def _check_ids(settings: Settings, where: str):
-    ids = settings.standard_ids()
-    dup = sorted({i for i in ids if ids.count(i) > 1})
-    if dup:
-        raise ConfigError(f"{where}.standard.g: init scales give the same network id {dup[0]!r}")
+    # Distinct g values (checked by the section) give distinct ids: netids.format_number is exact.
+    return Settings(label=label, task=kind, params=canonical(task.params), study=study, axes=axes or {},
+                    **sections)
 
 
 def _set_dotted(entry: dict, key: str, value, where: str):
@@ -509,8 +501,7 @@ def load(raw: dict) -> Config:
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown top-level key; valid keys: {known}")
-    for name in SECTIONS:
-        parse_section(SECTIONS[name], raw.get(name), name)
+    global_sections = {name: parse_section(cls, raw.get(name), name) for name, cls in SECTIONS.items()}
     tasks = raw.get("tasks") or {}
     if not isinstance(tasks, dict) or not (tasks or raw.get("studies")):
         raise ConfigError("tasks: give at least one task entry (or a study), "
@@ -532,7 +523,7 @@ def load(raw: dict) -> Config:
         study, conditions = _study(raw, name, spec)
         studies[name] = study
         units.update((s.label, s) for s in conditions)
-    return Config(units=units, studies=studies, threads=parse_section(ThreadsConfig, raw.get("threads"), "threads"))
+    return Config(units=units, studies=studies, threads=global_sections["threads"])
 
 
 # --- JSON schema -------------------------------------------------------------------------------------------

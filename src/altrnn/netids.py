@@ -83,7 +83,7 @@ def unit_dir(label: str) -> str:
 
 
 def net_dir(label: str, net_id: str) -> str:
-    return f"results/{label}/nets/{net_id}"
+    return f"{unit_dir(label)}/nets/{net_id}"
 
 
 def net_file(label: str, net_id: str, name: str) -> str:
@@ -92,11 +92,11 @@ def net_file(label: str, net_id: str, name: str) -> str:
 
 
 def similarity_file(label: str, name: str) -> str:
-    return f"results/{label}/similarity/{name}"
+    return f"{unit_dir(label)}/similarity/{name}"
 
 
 def degeneracy_file(label: str) -> str:
-    return f"results/{label}/degeneracy.csv"
+    return f"{unit_dir(label)}/degeneracy.csv"
 
 
 def figure_file(label: str, panel: str, ext: str) -> str:

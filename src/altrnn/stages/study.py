@@ -25,6 +25,7 @@ import pandas as pd
 
 from .. import netids
 from ..analysis.statistics import bootstrap_mean
+from ..config import format_value
 from ..io import read_npz, read_table, write_csv
 
 log = logging.getLogger("altrnn.stages.study")
@@ -34,10 +35,8 @@ DEGENERACY_MEASURES = ("ood_log10_loss_std", "mean_dsa_distance", "mean_permutat
 
 
 def _axis_value(value):
-    """An axis value as a table cell: numbers stay numbers; lists become their label text."""
-    if isinstance(value, (list, tuple)):
-        return "+".join(netids.format_number(v) if isinstance(v, float) else str(v) for v in value)
-    return value
+    """An axis value as a table cell: numbers stay numbers; lists become their label text (g-1+2 -> "1+2")."""
+    return format_value(value) if isinstance(value, (list, tuple)) else value
 
 
 def _tag(df: pd.DataFrame, condition: dict) -> pd.DataFrame:
