@@ -99,7 +99,7 @@ def test_ood_variants_are_valid(name):
         batch = variant.batch(4, rng())
         check_valid(variant, batch, 4)
         assert variant.accuracy(batch.targets, batch) == 1.0
-        if "long" in key:
+        if key in ("temporal_x2", "long"):
             assert batch.T > base.T
 
 
@@ -186,7 +186,7 @@ def test_sinewave_ood_variants():
     low, high = v["extrapolated_low"].params, v["extrapolated_high"].params
     assert (low["f_min"], low["f_max"]) == pytest.approx((0.01, 0.02))
     assert (high["f_min"], high["f_max"]) == pytest.approx((0.06, 0.08))
-    assert v["long"].params["T_gen"] == 200
+    assert v["temporal_x2"].params["T_gen"] == 200
     for key in ("extrapolated_low", "extrapolated_high"):
         f = v[key].batch(64, rng()).meta["frequency"]
         assert np.all((f >= v[key].params["f_min"]) & (f <= v[key].params["f_max"]))
@@ -250,7 +250,7 @@ def test_delayed_discrimination_accuracy():
 def test_delayed_discrimination_ood_variants():
     task = make_task("delayed_discrimination")
     v = task.ood_variants()
-    assert (v["long_delay"].params["delay_min"], v["long_delay"].params["delay_max"]) == (20, 60)
+    assert (v["temporal_x2"].params["delay_min"], v["temporal_x2"].params["delay_max"]) == (20, 60)
     assert v["new_pairs"].params["f1_values"] == [12.0, 16.0, 20.0, 24.0, 28.0, 32.0]
     assert v["noisy"].params["input_noise"] == 0.1
     trained = {(a, a + s * d) for a in task.params["f1_values"] for d in task.params["deltas"] for s in (-1, 1)}
@@ -328,7 +328,7 @@ def test_path_integration_accuracy_tolerance():
 
 def test_path_integration_ood_variants():
     v = make_task("path_integration").ood_variants()
-    assert v["long"].params["T"] == 200 and v["fast"].params["speed"] == 0.1
+    assert v["temporal_x2"].params["T"] == 200 and v["fast"].params["speed"] == 0.1
 
 
 # --- HMM ---------------------------------------------------------------------
@@ -529,6 +529,7 @@ def test_hmm_ood_variants():
     task = make_task("hmm", {"n_steps": 50, "hold": 4, "grace": 1})
     v = task.ood_variants()
     assert v["long"].params["n_steps"] == 200 and v["long"].T == 800
+    assert v["temporal_x2"].params["n_steps"] == 100 and v["temporal_x2"].T == 400
     assert v["wide_noise"].params["noise_scale"] == 1.5
     wide = v["wide_noise"].batch(64, rng())
     assert np.abs(wide.inputs).max() > 1.2

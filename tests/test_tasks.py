@@ -100,21 +100,51 @@ def test_ood_variants(name):
         assert variant.params != task.params, key
         batch = variant.batch(4, rng())
         check_valid(variant, batch, 4)
-        if "long" in key or key == "sparse":
+        if key in ("temporal_x2", "long", "sparse"):
             assert batch.inputs.shape[0] > base.inputs.shape[0]
 
 
 def test_ood_variant_params():
     ff = make_task("flipflop").ood_variants()
-    assert ff["long"].params["T"] == 300
+    assert ff["temporal_x2"].params["T"] == 200 and ff["long"].params["T"] == 300
     assert ff["sparse"].params["T"] == 200 and ff["sparse"].params["p_pulse"] == pytest.approx(0.05 / 3)
     assert ff["noisy"].params["input_noise"] == 0.2
     assert make_task("flipflop", {"input_noise": 0.3}).ood_variants()["noisy"].params["input_noise"] == 0.6
     ci = make_task("integration").ood_variants()
-    assert ci["noisy"].params["noise_std"] == 1.0 and ci["long"].params["T_stim"] == 100
+    assert ci["noisy"].params["noise_std"] == 1.0 and ci["temporal_x2"].params["T_stim"] == 100
     mp = make_task("memorypro").ood_variants()
-    assert (mp["long_delay"].params["delay_min"], mp["long_delay"].params["delay_max"]) == (40, 80)
+    assert (mp["temporal_x2"].params["delay_min"], mp["temporal_x2"].params["delay_max"]) == (40, 80)
     assert mp["noisy"].params["stim_noise"] == 0.2
+
+
+# task -> (the parameters temporal_x2 doubles, the doubled duration of each trial measured on a batch)
+STRETCHED = {
+    "flipflop": (["T"], lambda b: np.full(b.n_trials, b.T)),
+    "integration": (["T_stim"], lambda b: (b.inputs[..., 0] != 0).sum(axis=0)),  # noisy stream: on while shown
+    "memorypro": (["delay_min", "delay_max"], lambda b: b.meta["response_onset"] - 10 - 20),
+    "delayed_discrimination": (["delay_min", "delay_max"], lambda b: b.meta["response_onset"] - 5 - 2 * 10),
+    "sinewave": (["T_gen"], lambda b: b.mask[..., 0].sum(axis=0) - b.meta["onset"]),
+    "path_integration": (["T"], lambda b: np.full(b.n_trials, b.T)),
+    "hmm": (["n_steps"], lambda b: np.full(b.n_trials, b.T // 10)),  # hold: 10 steps per HMM step
+}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_temporal_x2_doubles_the_trial_length(name):
+    """Every task has the paper's temporal generalisation test: the trial length (or the delay) x2."""
+    task = make_task(name)
+    keys, duration = STRETCHED[name]
+    variant = task.ood_variants()["temporal_x2"]
+    changed = {k for k in task.params if variant.params[k] != task.params[k]}
+    assert changed == set(keys)
+    assert all(variant.params[k] == 2 * task.params[k] for k in keys)
+    base, long = duration(task.batch(64, rng())), duration(variant.batch(64, rng()))
+    if "delay_min" in keys:  # a random delay: its drawn range doubles
+        p = task.params
+        assert p["delay_min"] <= base.min() and base.max() <= p["delay_max"]
+        assert 2 * p["delay_min"] <= long.min() and long.max() <= 2 * p["delay_max"] and long.max() > p["delay_max"]
+    else:
+        assert np.array_equal(long, 2 * base) and base.min() > 0
 
 
 def test_with_params_leaves_original():

@@ -12,6 +12,9 @@ class FlipFlop(Task):
 
     The target of a bit is the sign of its most recent pulse (a pulse counts at
     its own step); before the first pulse the target is undefined, so masked.
+
+    OOD variants: `temporal_x2` (T x2), `long` (T x3), `sparse` (p_pulse / 3,
+    T x2), `noisy` (input noise x2, or 0.2).
     """
 
     name = "flipflop"
@@ -64,6 +67,7 @@ class FlipFlop(Task):
     def ood_variants(self) -> dict[str, Task]:
         p = self.params
         return {
+            "temporal_x2": self.with_params(T=2 * p["T"]),
             "long": self.with_params(T=3 * p["T"]),
             "sparse": self.with_params(p_pulse=p["p_pulse"] / 3, T=2 * p["T"]),
             "noisy": self.with_params(input_noise=2 * p["input_noise"] or 0.2),

@@ -39,6 +39,9 @@ class HMM(Task):
     For this chain, applying a transition twice with the same u gives the same
     state as applying it once, so a network may simply settle under the held
     input; for other matrices it must apply each transition once per HMM step.
+
+    OOD variants: `temporal_x2` (n_steps x2), `long` (n_steps x4), `wide_noise`
+    (noise_scale x1.5).
     """
 
     name = "hmm"
@@ -179,6 +182,7 @@ class HMM(Task):
     def ood_variants(self) -> dict[str, Task]:
         p = self.params
         return {
+            "temporal_x2": self.with_params(n_steps=2 * p["n_steps"]),
             "long": self.with_params(n_steps=4 * p["n_steps"]),
             "wide_noise": self.with_params(noise_scale=1.5 * p["noise_scale"]),
         }

@@ -12,6 +12,8 @@ class Integration(Task):
 
     Epochs: fixation (T_fix), stimulus (T_stim, streams on), response (T_resp,
     the only scored steps). Each stream's coherence is drawn from +-`coherences`.
+
+    OOD variants: `noisy` (noise_std x2), `temporal_x2` (T_stim x2).
     """
 
     name = "integration"
@@ -83,5 +85,5 @@ class Integration(Task):
         p = self.params
         return {
             "noisy": self.with_params(noise_std=2 * p["noise_std"]),
-            "long": self.with_params(T_stim=2 * p["T_stim"]),
+            "temporal_x2": self.with_params(T_stim=2 * p["T_stim"]),
         }

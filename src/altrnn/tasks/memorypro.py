@@ -14,6 +14,9 @@ class MemoryPro(Task):
     All trials are padded to the longest delay; steps after a trial's response
     are zero and masked. The first `grace` response steps are not scored on the
     direction outputs, leaving the network time to move there.
+
+    OOD variants: `temporal_x2` (delay_min and delay_max x2), `noisy` (stimulus
+    noise x2, or 0.2).
     """
 
     name = "memorypro"
@@ -101,6 +104,6 @@ class MemoryPro(Task):
     def ood_variants(self) -> dict[str, Task]:
         p = self.params
         return {
-            "long_delay": self.with_params(delay_min=2 * p["delay_min"], delay_max=2 * p["delay_max"]),
+            "temporal_x2": self.with_params(delay_min=2 * p["delay_min"], delay_max=2 * p["delay_max"]),
             "noisy": self.with_params(stim_noise=2 * p["stim_noise"] or 0.2),
         }

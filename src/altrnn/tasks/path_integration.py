@@ -1,4 +1,4 @@
-"""Path integration: report the 2-D position reached by integrating a velocity input."""
+"""Path integration: report the 2-D or 3-D position reached by integrating a velocity input."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from .base import Batch, Task
 
 
 class PathIntegration(Task):
-    """A walker in the square arena [-arena, arena]^2; input its velocity, target its position.
+    """A walker in the arena [-arena, arena]^n_dims (a square, or a cube); input its velocity, target its position.
 
     Velocity (arena units per step) is a smooth random walk: each component
     follows v' = persistence v + sqrt(1 - persistence^2) speed xi, so its
@@ -21,9 +21,12 @@ class PathIntegration(Task):
     brings the inputs to the scale of the other tasks' and speeds up learning).
 
     The walker starts at the origin; with `random_start` it starts uniformly in
-    the arena (with walls) or in [-arena, arena]^2, the first `T_cue` steps show
-    the start on input channels 2-3 with zero velocity, and those steps are not
-    scored.
+    the arena (with walls) or in [-arena, arena]^n_dims, the first `T_cue` steps
+    show the start on input channels n_dims..2 n_dims - 1 (2-3 in 2-D, 3-5 in
+    3-D) with zero velocity, and those steps are not scored. `n_dims` (2 or 3)
+    is the number of velocity inputs and position outputs.
+
+    OOD variants: `temporal_x2` (T x2), `fast` (speed x2, or 0.05).
     """
 
     name = "path_integration"
@@ -37,15 +40,16 @@ class PathIntegration(Task):
         "T_cue": 5,
         "input_gain": 10.0,
         "tolerance": 0.1,
+        "n_dims": 2,
     }
 
     @property
     def n_in(self) -> int:
-        return 4 if self.params["random_start"] else 2
+        return self.n_out * (2 if self.params["random_start"] else 1)
 
     @property
     def n_out(self) -> int:
-        return 2
+        return self.params["n_dims"]
 
     @property
     def T(self) -> int:
@@ -65,15 +69,18 @@ class PathIntegration(Task):
         for key in ("walls", "random_start"):
             if not isinstance(self.params[key], bool):
                 raise ValueError(f"{self.name}: {key!r} must be true or false, got {self.params[key]!r}")
+        self._int("n_dims", minimum=2)
+        if self.params["n_dims"] > 3:
+            raise ValueError(f"{self.name}: 'n_dims' must be 2 or 3, got {self.params['n_dims']!r}")
 
     def _batch(self, n_trials: int, rng: np.random.Generator) -> Batch:
         p = self.params
-        B, L, rho = n_trials, p["arena"], p["persistence"]
-        xi = rng.standard_normal((p["T"], B, 2))
-        start = rng.uniform(-L, L, size=(B, 2)) if p["random_start"] else np.zeros((B, 2))
+        B, D, L, rho = n_trials, p["n_dims"], p["arena"], p["persistence"]
+        xi = rng.standard_normal((p["T"], B, D))
+        start = rng.uniform(-L, L, size=(B, D)) if p["random_start"] else np.zeros((B, D))
 
-        velocity = np.empty((p["T"], B, 2))
-        position = np.empty((p["T"], B, 2))
+        velocity = np.empty((p["T"], B, D))
+        position = np.empty((p["T"], B, D))
         pos, v = start.copy(), p["speed"] * xi[0]
         for t in range(p["T"]):
             if t:
@@ -86,13 +93,13 @@ class PathIntegration(Task):
 
         cue = p["T_cue"] if p["random_start"] else 0
         inputs = np.zeros((self.T, B, self.n_in))
-        inputs[cue:, :, :2] = p["input_gain"] * velocity
-        targets = np.empty((self.T, B, 2))
+        inputs[cue:, :, :D] = p["input_gain"] * velocity
+        targets = np.empty((self.T, B, D))
         targets[:cue] = start
         targets[cue:] = position
-        mask = np.ones((self.T, B, 2))
+        mask = np.ones((self.T, B, D))
         if cue:
-            inputs[:cue, :, 2:] = start
+            inputs[:cue, :, D:] = start
             mask[:cue] = 0.0
         return Batch(inputs, targets, mask, {"start": start, "path_length": np.linalg.norm(velocity, axis=2).sum(0)})
 
@@ -110,6 +117,6 @@ class PathIntegration(Task):
     def ood_variants(self) -> dict[str, Task]:
         p = self.params
         return {
-            "long": self.with_params(T=2 * p["T"]),
+            "temporal_x2": self.with_params(T=2 * p["T"]),
             "fast": self.with_params(speed=2 * p["speed"] or 0.05),
         }

@@ -24,6 +24,16 @@ class SineWave(Task):
     uniformly from that interval if n_freqs is 0. The input encoding does not
     depend on the range, so variants with other frequencies ask the trained map
     to interpolate or extrapolate.
+
+    With `n_channels` C > 1 the trial holds C independent generators that share
+    the fixation and its cue: inputs are [level_1..level_C, fixation], outputs
+    one wave per channel, and each channel draws its own f. The metadata
+    `frequency` is (B, C), or (B,) when C = 1 as before. Accuracy and the
+    frequency error count every (trial, channel).
+
+    OOD variants: `interpolated` (midpoints of the frequency grid, if it has two
+    or more values), `extrapolated_low` and `extrapolated_high` (frequencies
+    drawn uniformly below f_min and above f_max), `temporal_x2` (T_gen x2).
     """
 
     name = "sinewave"
@@ -37,15 +47,16 @@ class SineWave(Task):
         "input_gain": 10.0,
         "input_offset": 0.2,
         "min_correlation": 0.9,
+        "n_channels": 1,
     }
 
     @property
     def n_in(self) -> int:
-        return 2
+        return self.params["n_channels"] + 1
 
     @property
     def n_out(self) -> int:
-        return 1
+        return self.params["n_channels"]
 
     @property
     def T(self) -> int:
@@ -56,6 +67,7 @@ class SineWave(Task):
         self._int("fix_max", minimum=0)
         self._int("T_gen", minimum=2)
         self._int("n_freqs", minimum=0)
+        self._int("n_channels")
         p = self.params
         if p["fix_min"] > p["fix_max"]:
             raise ValueError(f"{self.name}: 'fix_min' ({p['fix_min']}) > 'fix_max' ({p['fix_max']})")
@@ -82,30 +94,33 @@ class SineWave(Task):
 
     def _batch(self, n_trials: int, rng: np.random.Generator) -> Batch:
         p = self.params
-        B = n_trials
+        B, C = n_trials, p["n_channels"]
         grid = self.frequencies()
-        freq = rng.choice(grid, size=B) if grid is not None else rng.uniform(p["f_min"], p["f_max"], size=B)
+        # Drawn as (B, C): for C = 1 the same numbers as the one-channel task.
+        freq = rng.choice(grid, size=(B, C)) if grid is not None else rng.uniform(p["f_min"], p["f_max"], size=(B, C))
         onset = rng.integers(p["fix_min"], p["fix_max"] + 1, size=B)
         end = onset + p["T_gen"]
 
         t = np.arange(self.T)[:, None]
-        alive = t < end
-        generating = (t >= onset) & alive
-        inputs = np.zeros((self.T, B, 2))
-        inputs[..., 0] = alive * self.level(freq)
-        inputs[..., 1] = t < onset
-        targets = np.zeros((self.T, B, 1))
-        targets[..., 0] = generating * np.sin(2 * np.pi * freq * (t - onset))
-        mask = alive[..., None].astype(float)
-        return Batch(inputs, targets, mask, {"frequency": freq, "onset": onset})
+        alive = (t < end)[..., None]
+        generating = ((t >= onset)[..., None] & alive)
+        inputs = np.zeros((self.T, B, C + 1))
+        inputs[..., :C] = alive * self.level(freq)
+        inputs[..., C] = t < onset
+        targets = generating * np.sin(2 * np.pi * freq * (t - onset)[..., None])
+        mask = np.repeat(alive, C, axis=-1).astype(float)
+        return Batch(inputs, targets, mask, {"frequency": freq[:, 0] if C == 1 else freq, "onset": onset})
 
     def _generation(self, outputs: np.ndarray, batch: Batch) -> np.ndarray:
-        """Output channel 0 over each trial's generation epoch, aligned at the cue: (T_gen, B)."""
-        k = np.arange(self.params["T_gen"])[:, None]
-        return np.take_along_axis(outputs[..., 0], batch.meta["onset"][None, :] + k, axis=0)
+        """The outputs over each trial's generation epoch, aligned at the cue, one column per (trial, channel):
+        (T_gen, B * C), trial-major."""
+        k = np.arange(self.params["T_gen"])[:, None, None]
+        y = np.take_along_axis(outputs, batch.meta["onset"][None, :, None] + k, axis=0)
+        return y.reshape(len(k), -1)
 
     def correlations(self, outputs: np.ndarray, batch: Batch) -> np.ndarray:
-        """Per-trial Pearson correlation of output and target over the generation epoch (0 if flat)."""
+        """Pearson correlation of output and target over the generation epoch (0 if flat), per trial and channel
+        (B * C, trial-major)."""
         outputs = self._check_outputs(outputs, batch)
         y = self._generation(outputs, batch)
         z = self._generation(batch.targets, batch)
@@ -129,14 +144,15 @@ class SineWave(Task):
         """Median relative error of the output's fitted frequency (see fit_frequency)."""
         outputs = self._check_outputs(outputs, batch)
         f_hat = fit_frequency(self._generation(outputs, batch))
-        f = batch.meta["frequency"]
+        f = batch.meta["frequency"].ravel()
         return {"frequency_error": float(np.median(np.abs(f_hat - f) / f))}
 
     def analysis_inputs(self) -> dict[str, np.ndarray]:
-        """Constant inputs for fixed-point analysis: the lowest, middle and highest trained frequency, cue given."""
+        """Constant inputs for fixed-point analysis: the lowest, middle and highest trained frequency on every
+        channel, cue given."""
         p = self.params
         freqs = {"f_min": p["f_min"], "f_mid": (p["f_min"] + p["f_max"]) / 2, "f_max": p["f_max"]}
-        return {name: np.array([float(self.level(f)), 0.0]) for name, f in freqs.items()}
+        return {name: np.r_[np.full(p["n_channels"], float(self.level(f))), 0.0] for name, f in freqs.items()}
 
     def ood_variants(self) -> dict[str, Task]:
         p = self.params
@@ -150,7 +166,7 @@ class SineWave(Task):
         high = min(p["f_max"] + width / 2, 0.5)
         variants["extrapolated_low"] = self.with_params(f_min=low, f_max=p["f_min"], n_freqs=0)
         variants["extrapolated_high"] = self.with_params(f_min=p["f_max"], f_max=high, n_freqs=0)
-        variants["long"] = self.with_params(T_gen=2 * p["T_gen"])
+        variants["temporal_x2"] = self.with_params(T_gen=2 * p["T_gen"])
         return variants
 
 
