@@ -1,4 +1,4 @@
-"""Tests of classical MDS and of the degeneracy measures (behaviour, dynamics, weights)."""
+"""Tests of classical MDS and of the degeneracy measures (behaviour, dynamics, weights, representations)."""
 
 import itertools
 
@@ -8,8 +8,10 @@ import pytest
 from scipy.linalg import orthogonal_procrustes
 from scipy.spatial.distance import pdist, squareform
 
-from altrnn.analysis.degeneracy import (align_permutation, behavioural_degeneracy, degeneracy_table,
-                                        dynamical_degeneracy, permutation_distance, weight_degeneracy)
+from altrnn.analysis.degeneracy import (align_permutation, behavioural_degeneracy, degeneracy_table, dsa_null,
+                                        dynamical_degeneracy, permutation_distance, sigma_ood, weight_degeneracy,
+                                        weight_distance)
+from altrnn.analysis.similarity import pairwise
 from altrnn.analysis.mds import classical_mds
 
 # --- MDS ----------------------------------------------------------------------------------------------
@@ -61,7 +63,7 @@ def test_mds_checks_its_input():
 
 
 def _eval_table(scale=1.0):
-    losses = {"in_distribution": [1e-3, 1e-3, 1e-3], "ood_long": [0.01, 0.1, 1.0], "ood_noise": [0.5, 0.5, 0.5]}
+    losses = {"in_distribution": [1e-3, 1e-3, 1e-3], "temporal_x2": [0.01, 0.1, 1.0], "ood_noise": [0.5, 0.5, 0.5]}
     rows = [{"net_id": f"net{i}", "condition": c, "loss": scale * v[i], "accuracy": 1.0}
             for c, v in losses.items() for i in range(3)]
     return pd.DataFrame(rows)
@@ -69,14 +71,31 @@ def _eval_table(scale=1.0):
 
 def test_behavioural_degeneracy_on_constructed_losses():
     table = behavioural_degeneracy(_eval_table()).set_index("measure")
+    # raw losses 0.01, 0.1, 1.0: mean 0.37, squared deviations 0.1296 + 0.0729 + 0.3969, / (3 - 1)
+    assert table.loc["sigma_ood", "value"] == pytest.approx(np.sqrt(0.5994 / 2), rel=1e-12)
+    assert sigma_ood(_eval_table()) == table.loc["sigma_ood", "value"]
     # log10 losses -2, -1, 0: sample std 1
-    assert table.loc["log10_loss_std[ood_long]", "value"] == pytest.approx(1.0)
+    assert table.loc["log10_loss_std[temporal_x2]", "value"] == pytest.approx(1.0)
     assert table.loc["log10_loss_std[ood_noise]", "value"] == pytest.approx(0.0)
     assert table.loc["log10_loss_std[in_distribution]", "value"] == pytest.approx(0.0)
     assert table.loc["ood_log10_loss_std", "value"] == pytest.approx(0.5)
+    assert list(table.index[:1]) == ["sigma_ood"]
     assert (table["n_networks"] == 3).all() and (table["level"] == "behaviour").all()
     scaled = behavioural_degeneracy(_eval_table(scale=7.0)).set_index("measure")
-    np.testing.assert_allclose(scaled["value"], table["value"], atol=1e-12)  # blind to the loss units
+    logs = [m for m in table.index if m != "sigma_ood"]
+    np.testing.assert_allclose(scaled.loc[logs, "value"], table.loc[logs, "value"], atol=1e-12)  # blind to units
+    assert scaled.loc["sigma_ood", "value"] == pytest.approx(7 * table.loc["sigma_ood", "value"])  # raw: not
+
+
+def test_sigma_ood_without_temporal_rows_is_nan_with_a_warning(caplog):
+    table = _eval_table()
+    table = table[table["condition"] != "temporal_x2"]
+    with caplog.at_level("WARNING", logger="altrnn.analysis.degeneracy"):
+        rows = degeneracy_table(eval_table=table).set_index("measure")
+    assert np.isnan(rows.loc["sigma_ood", "value"]) and rows.loc["sigma_ood", "n_networks"] == 0
+    assert np.isnan(rows.loc["sigma_ood", ["ci_low", "ci_high"]].astype(float)).all()
+    assert rows.loc["ood_log10_loss_std", "value"] == pytest.approx(0.0)  # the other rows are still there
+    assert "temporal_x2" in caplog.text and "sigma_ood is NaN" in caplog.text
 
 
 def test_behavioural_degeneracy_rejects_bad_tables():
@@ -103,6 +122,55 @@ def test_dynamical_degeneracy_is_the_mean_over_distinct_pairs():
         dynamical_degeneracy(long.drop(index=1))  # (a, b) missing
 
 
+def _linear_system(eigenvalues, seed, n_sets=2, T=40, B=12, N=8):
+    """Trial sets (T, B, N) of one noise-free linear system (two damped 2-D rotations, read out into N units),
+    each from its own random initial states."""
+    rng = np.random.default_rng(seed)
+    blocks = [r * np.array([[np.cos(w), -np.sin(w)], [np.sin(w), np.cos(w)]]) for r, w in eigenvalues]
+    A = np.block([[blocks[0], np.zeros((2, 2))], [np.zeros((2, 2)), blocks[1]]])
+    C = rng.standard_normal((N, 4))
+    sets = []
+    for _ in range(n_sets):
+        x = np.empty((T, B, 4))
+        x[0] = rng.standard_normal((B, 4))
+        for t in range(T - 1):
+            x[t + 1] = x[t] @ A.T
+        sets.append(x @ C.T)
+    return sets
+
+
+DSA_OPTIONS = {"n_delays": 2, "rank": 4}
+
+
+def test_dsa_null_is_near_zero_for_one_network_and_larger_across_networks():
+    a1, a2 = _linear_system([(0.97, 0.3), (0.9, 0.8)], seed=0)
+    b1, _ = _linear_system([(0.95, 0.15), (0.8, 1.2)], seed=1)
+    null = dsa_null(a1, a2, **DSA_OPTIONS)
+    across = pairwise("dsa", {"a": a1, "b": b1}, **DSA_OPTIONS).set_index(["net_a", "net_b"])["value"]
+    assert null < 1e-4
+    assert across["a", "b"] > 0.1 > 100 * null
+    with pytest.raises(ValueError, match="unknown DSA option"):
+        dsa_null(a1, a2, n_delay=2)
+
+
+def test_degeneracy_table_dsa_null_and_ratio():
+    D = np.array([[0.0, 0.2, 0.4, 0.6], [0.2, 0.0, 0.9, 0.5], [0.4, 0.9, 0.0, 0.3], [0.6, 0.5, 0.3, 0.0]])
+    null = {0: 0.1, 1: 0.05, 2: 0.2, 3: 0.05}
+    rows = degeneracy_table(dsa=D, dsa_null=null).set_index("measure")
+    assert rows.loc["mean_dsa_distance", "value"] == pytest.approx(2.9 / 6)
+    assert rows.loc["dsa_null", "value"] == pytest.approx(0.1)
+    assert rows.loc["dsa_ratio", "value"] == pytest.approx(2.9 / 6 / 0.1)
+    for m in ("dsa_null", "dsa_ratio"):
+        assert rows.loc[m, "ci_low"] <= rows.loc[m, "value"] <= rows.loc[m, "ci_high"]
+    assert rows.loc["dsa_null", "ci_low"] >= 0.05 and rows.loc["dsa_null", "ci_high"] <= 0.2
+    same = degeneracy_table(dsa=D, dsa_null=list(null.values()))
+    pd.testing.assert_frame_equal(same.set_index("measure"), rows)
+    with pytest.raises(ValueError, match=r"dsa_null has no value for network\(s\) \[3\]"):
+        degeneracy_table(dsa=D, dsa_null={0: 0.1, 1: 0.1, 2: 0.1})
+    with pytest.raises(ValueError, match="needs dsa"):
+        degeneracy_table(weights={"a": np.eye(2), "b": np.eye(2)}, dsa_null=null)
+
+
 # --- weights ----------------------------------------------------------------------------------------------
 
 
@@ -115,6 +183,27 @@ def test_permutation_distance_recovers_a_hidden_permutation():
     np.testing.assert_array_equal(p, perm)
     assert permutation_distance(W, W_b) == 0.0
     assert permutation_distance(W, W) == 0.0
+
+
+@pytest.mark.parametrize("n", [5, 10])
+def test_weight_distance_is_zero_for_a_relabelled_copy_and_size_normalised(n):
+    rng = np.random.default_rng(n)
+    W = rng.standard_normal((n, n))
+    perm = rng.permutation(n)
+    assert weight_distance(W, W[np.ix_(perm, perm)]) == 0.0
+    # a constant offset c on every weight: ||c 1||_F / n^2 = c n / n^2 = c / n
+    c = 0.3
+    assert weight_distance(W, W[np.ix_(perm, perm)] + c) == pytest.approx(c / n, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_weight_distance_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((6, 6))
+    perm = rng.permutation(6)
+    W_b = W[np.ix_(perm, perm)] + 0.3 * rng.standard_normal((6, 6))
+    best = min(np.linalg.norm(W[np.ix_(p, p)] - W_b) for p in map(list, itertools.permutations(range(6))))
+    assert weight_distance(W, W_b) == pytest.approx(best / 36, rel=1e-12)
 
 
 def test_permutation_distance_closed_form_for_a_scaled_copy():
@@ -175,5 +264,25 @@ def test_degeneracy_table_gathers_the_levels():
     assert row.loc["mean_permutation_distance", "value"] == pytest.approx(expected)
     assert row.loc["mean_permutation_distance", "value"] == pytest.approx(weight_degeneracy(weights))
     assert row.loc["mean_permutation_distance", "n_networks"] == 3
+    expected = np.mean([0.0, weight_distance(W, weights["net2"]), weight_distance(weights["net1"], weights["net2"])])
+    assert row.loc["mean_weight_distance", "value"] == pytest.approx(expected)
+    assert list(table["measure"][table["level"] == "weights"]) == ["mean_permutation_distance",
+                                                                    "mean_weight_distance"]
     with pytest.raises(ValueError, match="at least one"):
         degeneracy_table()
+
+
+def test_degeneracy_table_mean_svcca():
+    from altrnn.analysis.svcca import svcca
+
+    rng = np.random.default_rng(5)
+    X = np.tanh(rng.standard_normal((300, 3)) @ rng.standard_normal((3, 10)))
+    Q, _ = np.linalg.qr(rng.standard_normal((10, 10)))
+    reps = {"a": X, "b": X @ Q, "c": rng.standard_normal((300, 10))}
+    row = degeneracy_table(representations=reps).iloc[0]
+    assert (row["level"], row["measure"], row["n_networks"]) == ("representations", "mean_svcca", 3)
+    expected = (1.0 + svcca(X, reps["c"]) + svcca(X @ Q, reps["c"])) / 3
+    assert row["value"] == pytest.approx(expected, abs=1e-10)
+    assert row["ci_low"] <= row["value"] <= row["ci_high"]
+    with pytest.raises(ValueError, match="at least 2 networks"):
+        degeneracy_table(representations={"a": X})

@@ -77,7 +77,7 @@ def test_degeneracy_intervals_separate_near_copies_from_unrelated_networks():
     assert far["ci_low"] > near["ci_high"] and far["ci_low"] > 0.5
     names = list(unrelated)
     evals = pd.DataFrame([{"net_id": n, "condition": c, "loss": float(rng.uniform(0.1, 1.0))}
-                          for n in names for c in ("in_distribution", "long", "noisy")])
+                          for n in names for c in ("in_distribution", "temporal_x2", "noisy")])
     table = degeneracy_table(eval_table=evals)
     assert list(table.columns) == ["level", "measure", "value", "ci_low", "ci_high", "n_networks"]
     assert (table["ci_low"] <= table["ci_high"]).all() and table["ci_low"].notna().all()

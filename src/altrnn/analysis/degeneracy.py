@@ -1,40 +1,71 @@
-"""Degeneracy of a family of networks that solve the same task, at three levels.
+"""Degeneracy of a family of networks that solve the same task, at three levels and a representational check.
 
-- behaviour: how differently the networks generalise out of distribution
-  (spread of the log loss across networks, per condition);
-- dynamics: mean pairwise DSA distance;
-- weights: mean pairwise distance between recurrent weight matrices after the
-  best matching of neurons (networks are only defined up to a relabelling).
+The published measures (Huang et al., NeurIPS 2025) first, then variants:
+
+- behaviour: sigma_OOD, the standard deviation across networks of the raw
+  loss under temporal generalisation (condition "temporal_x2": trial length x2,
+  delay x2 for delayed discrimination); variant: the spread of log10 loss per
+  condition;
+- dynamics: mean pairwise DSA distance, beside a same-network null (DSA between
+  two independent trial sets of one network) and the ratio of the two;
+- weights: Frobenius distance between recurrent weight matrices after the best
+  matching of neurons (networks are only defined up to a relabelling), divided
+  by the number of recurrent weights; variant: a scale-free version;
+- representations: mean pairwise SVCCA (analysis.svcca).
 
 degeneracy_table gathers them into one tidy table: level, measure, value, ci_low, ci_high, n_networks.
 """
 
 import itertools
+import logging
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from . import similarity, svcca
 from .statistics import bootstrap_networks, pair_mean
 
-__all__ = ["behavioural_degeneracy", "dynamical_degeneracy", "align_permutation", "permutation_distance",
-           "weight_degeneracy", "degeneracy_table"]
+__all__ = ["behavioural_degeneracy", "sigma_ood", "dynamical_degeneracy", "dsa_null", "align_permutation",
+           "permutation_distance", "weight_distance", "weight_degeneracy", "degeneracy_table"]
+
+log = logging.getLogger("altrnn.analysis.degeneracy")
 
 IN_DISTRIBUTION = "in_distribution"
+TEMPORAL = "temporal_x2"  # the evaluate stage's temporal-generalisation condition
 COLUMNS = ["level", "measure", "value", "ci_low", "ci_high", "n_networks"]
 
 
 # --- behaviour ----------------------------------------------------------------------------------------
 
 
+def _temporal_losses(eval_table, condition=TEMPORAL) -> np.ndarray:
+    """Raw loss of every network in `condition` (empty, with a warning, if no network has it)."""
+    loss = eval_table.loc[eval_table["condition"] == condition, "loss"].to_numpy(np.float64)
+    if loss.size == 0:
+        log.warning("no eval row has condition %r: sigma_ood is NaN", condition)
+    return loss
+
+
+def sigma_ood(eval_table: pd.DataFrame, condition=TEMPORAL) -> float:
+    """The published behavioural degeneracy: sample std (ddof=1) across networks of the raw loss in `condition`.
+
+    NaN (with a logged warning) if fewer than 2 networks were evaluated in it.
+    """
+    loss = _temporal_losses(eval_table, condition)
+    return float(np.std(loss, ddof=1)) if loss.size >= 2 else np.nan
+
+
 def behavioural_degeneracy(eval_table: pd.DataFrame, loss_floor=1e-12) -> pd.DataFrame:
-    """Spread of the loss across networks, per evaluation condition and averaged over OOD conditions.
+    """sigma_ood, and the spread of log loss across networks per condition and averaged over OOD conditions.
 
     eval_table: columns net_id, condition, loss (one row per network and
     condition, as the evaluate step writes them with a net_id added);
     condition "in_distribution" is the training distribution, every other
     condition an out-of-distribution variant.
 
+    Measure "sigma_ood": see sigma_ood (raw loss in "temporal_x2"; in the
+    task's loss units, so comparable only between networks of one task).
     Measure "log10_loss_std[c]": the sample standard deviation (ddof=1) across
     networks of log10(loss) in condition c. On the log scale the spread does
     not depend on the task's loss units and treats a tenfold difference the
@@ -55,7 +86,9 @@ def behavioural_degeneracy(eval_table: pd.DataFrame, loss_floor=1e-12) -> pd.Dat
     if eval_table["net_id"].nunique() < 2:
         raise ValueError("behavioural degeneracy needs at least 2 networks in eval_table")
     logs = eval_table.assign(log_loss=np.log10(np.maximum(loss, loss_floor)))
-    rows, ood = [], []
+    rows = [{"level": "behaviour", "measure": "sigma_ood", "value": sigma_ood(eval_table),
+             "n_networks": int((eval_table["condition"] == TEMPORAL).sum())}]
+    ood = []
     for condition, group in logs.groupby("condition", sort=False):
         n = len(group)
         value = float(group["log_loss"].std(ddof=1)) if n >= 2 else np.nan
@@ -103,6 +136,24 @@ def dynamical_degeneracy(dsa) -> float:
         raise ValueError("dynamical degeneracy needs at least 2 networks")
     iu = np.triu_indices(n, 1)
     return float(np.mean((D[iu] + D.T[iu]) / 2))
+
+
+def dsa_null(states_1, states_2, **options) -> float:
+    """DSA distance between two independent trial sets (T, B, N) of one network: the same-network null.
+
+    The floor that sampling puts under any DSA distance: a distance between two
+    networks means something only in comparison. options: those of the
+    similarity stage's DSA (analysis.similarity.METRICS["dsa"]).
+    """
+    metric = similarity.METRICS["dsa"]
+    unknown = sorted(set(options) - set(metric.prepare_options) - set(metric.compare_options))
+    if unknown:
+        raise ValueError(f"unknown DSA option(s) {unknown}; accepted: "
+                         f"{sorted(metric.prepare_options + metric.compare_options)}")
+    prepare = {k: v for k, v in options.items() if k in metric.prepare_options}
+    compare = {k: v for k, v in options.items() if k in metric.compare_options}
+    return float(metric.compare(metric.prepare(states_1, **prepare), metric.prepare(states_2, **prepare),
+                                **compare))
 
 
 # --- weights ------------------------------------------------------------------------------------------
@@ -169,6 +220,22 @@ def align_permutation(W_a, W_b, n_rounds=20) -> np.ndarray:
     return p.astype(np.int64)
 
 
+def _aligned(W_a, W_b, n_rounds) -> np.ndarray:
+    """W_a[p][:, p] - W_b at the permutation p of align_permutation."""
+    p = align_permutation(W_a, W_b, n_rounds)
+    return W_a[np.ix_(p, p)] - W_b
+
+
+def weight_distance(W_a, W_b, n_rounds=20) -> float:
+    """The published weight distance: ||W_a[p][:, p] - W_b||_F / N^2 at the permutation p of align_permutation.
+
+    Divided by the number of recurrent weights so that networks of different
+    sizes can be compared; 0 for a relabelled copy.
+    """
+    W_a, W_b = _recurrent("W_a", W_a), _recurrent("W_b", W_b)
+    return float(np.linalg.norm(_aligned(W_a, W_b, n_rounds)) / W_b.size)
+
+
 def permutation_distance(W_a, W_b, n_rounds=20) -> float:
     """||W_a[p][:, p] - W_b||_F / sqrt(||W_a||_F^2 + ||W_b||_F^2) at the permutation p of align_permutation.
 
@@ -180,8 +247,7 @@ def permutation_distance(W_a, W_b, n_rounds=20) -> float:
     denom = np.sqrt(np.vdot(W_a, W_a) + np.vdot(W_b, W_b))
     if denom == 0.0:
         raise ValueError("permutation distance is undefined when W_a and W_b are both zero")
-    p = align_permutation(W_a, W_b, n_rounds)
-    return float(np.linalg.norm(W_a[np.ix_(p, p)] - W_b) / denom)
+    return float(np.linalg.norm(_aligned(W_a, W_b, n_rounds)) / denom)
 
 
 def weight_degeneracy(weights: dict, n_rounds=20) -> float:
@@ -212,35 +278,100 @@ def _behaviour_intervals(eval_table, table, n_boot, seed):
             sd = np.nanstd(M[np.ix_(idx, cols)], axis=0, ddof=1)
         return float(np.mean(sd)) if len(np.unique(idx)) > 1 else np.nan
 
+    loss = eval_table.loc[eval_table["condition"] == TEMPORAL, "loss"].to_numpy(np.float64)
+
+    def sigma(idx):
+        return float(np.std(loss[idx], ddof=1)) if len(np.unique(idx)) > 1 else np.nan
+
     out = []
     for measure in table["measure"]:
+        if measure == "sigma_ood":
+            out.append(bootstrap_networks(loss.size, sigma, n_boot, seed=seed))
+            continue
         cols = ood if measure == "ood_log10_loss_std" else [conditions.index(measure[len("log10_loss_std["):-1])]
         out.append(bootstrap_networks(M.shape[0], lambda idx: spread(idx, cols), n_boot, seed=seed))
     return out
 
 
-def pairwise_weight_distances(weights: dict, n_rounds=20) -> np.ndarray:
-    """Symmetric matrix of permutation_distance between every two networks (in dict order)."""
-    names = list(weights)
-    D = np.zeros((len(names), len(names)))
+def pairwise_weight_distances(weights: dict, n_rounds=20, per_parameter=False) -> np.ndarray:
+    """Symmetric matrix of permutation_distance (or weight_distance, per_parameter=True) between every two
+    networks (in dict order)."""
+    return _pairwise_weights(weights, n_rounds)[1 if per_parameter else 0]
+
+
+def _pairwise_weights(weights: dict, n_rounds):
+    """(permutation_distance, weight_distance) matrices, one alignment per pair."""
+    W = {name: _recurrent(f"weights[{name!r}]", w) for name, w in weights.items()}
+    names = list(W)
+    if len({w.shape for w in W.values()}) > 1:
+        raise ValueError(f"every recurrent weight matrix must have the same shape, got "
+                         f"{ {n: w.shape for n, w in W.items()} }")
+    scale_free, per_parameter = np.zeros((2, len(names), len(names)))
     for i, j in itertools.combinations(range(len(names)), 2):
-        D[i, j] = D[j, i] = permutation_distance(weights[names[i]], weights[names[j]], n_rounds)
-    return D
+        a, b = W[names[i]], W[names[j]]
+        denom = np.sqrt(np.vdot(a, a) + np.vdot(b, b))
+        if denom == 0.0:
+            raise ValueError(f"recurrent weights of {names[i]!r} and {names[j]!r} are both zero")
+        diff = np.linalg.norm(_aligned(a, b, n_rounds))
+        scale_free[i, j] = scale_free[j, i] = diff / denom
+        per_parameter[i, j] = per_parameter[j, i] = diff / b.size
+    return scale_free, per_parameter
 
 
-def degeneracy_table(eval_table=None, dsa=None, weights=None, n_rounds=20, n_boot=1000, seed=0) -> pd.DataFrame:
+def _null_vector(dsa_null, names) -> np.ndarray:
+    """Same-network DSA values in the order of `names` (dsa_null: net_id -> value, or a sequence)."""
+    if isinstance(dsa_null, dict):
+        missing = [n for n in names if n not in dsa_null]
+        if missing:
+            raise ValueError(f"dsa_null has no value for network(s) {missing}")
+        values = np.array([dsa_null[n] for n in names], dtype=np.float64)
+    else:
+        values = np.asarray(dsa_null, dtype=np.float64)
+        if values.shape != (len(names),):
+            raise ValueError(f"dsa_null must hold one value per network ({len(names)}), got shape {values.shape}")
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise ValueError("dsa_null values must be finite and >= 0")
+    return values
+
+
+def _ratio(numerator, denominator) -> float:
+    return numerator / denominator if denominator > 0 else np.nan
+
+
+def _row(level, measure, value, interval, n) -> dict:
+    return {"level": level, "measure": measure, "value": value, "ci_low": interval[0], "ci_high": interval[1],
+            "n_networks": n}
+
+
+def degeneracy_table(eval_table=None, dsa=None, weights=None, dsa_null=None, representations=None,
+                     n_rounds=20, n_boot=1000, seed=0, svcca_share=0.99, svcca_k=None) -> pd.DataFrame:
     """One tidy table (level, measure, value, ci_low, ci_high, n_networks) of whichever levels are given.
 
-    eval_table -> behaviour rows (see behavioural_degeneracy); dsa (long table
-    or square matrix of DSA distances) -> dynamics row "mean_dsa_distance";
-    weights (net_id -> recurrent W) -> weights row "mean_permutation_distance".
+    eval_table -> behaviour rows (see behavioural_degeneracy), "sigma_ood" first.
+    dsa (long table or square matrix of DSA distances) -> dynamics row
+    "mean_dsa_distance"; with dsa_null (net_id -> same-network DSA, or one
+    value per row of a matrix) also "dsa_null" (its mean over networks) and
+    "dsa_ratio" (mean_dsa_distance / dsa_null; near 1: the networks differ no
+    more than one network from itself).
+    weights (net_id -> recurrent W) -> weights rows "mean_permutation_distance"
+    (scale-free, see permutation_distance) and "mean_weight_distance" (the
+    published one, see weight_distance).
+    representations (net_id -> (M, N) or (T, B, N) activity on the same
+    samples) -> representations row "mean_svcca" (mean pairwise SVCCA
+    similarity, analysis.svcca with svcca_share / svcca_k).
     ci_low, ci_high: 95% percentile-bootstrap interval over resampled networks
     (analysis.statistics; pairs of a resampled network with itself are left
-    out); NaN with fewer than 3 networks.
+    out; a ratio is recomputed on each resample); NaN with fewer than 3 networks.
     """
-    if eval_table is None and dsa is None and weights is None:
-        raise ValueError("give at least one of eval_table, dsa, weights")
+    if eval_table is None and dsa is None and weights is None and representations is None:
+        raise ValueError("give at least one of eval_table, dsa, weights, representations")
+    if dsa_null is not None and dsa is None:
+        raise ValueError("dsa_null needs dsa (the ratio compares them)")
     parts = []
+
+    def boot(n, statistic):
+        return bootstrap_networks(n, statistic, n_boot, seed=seed)
+
     if eval_table is not None:
         behaviour = behavioural_degeneracy(eval_table)
         behaviour[["ci_low", "ci_high"]] = _behaviour_intervals(eval_table, behaviour, n_boot, seed)
@@ -248,16 +379,31 @@ def degeneracy_table(eval_table=None, dsa=None, weights=None, n_rounds=20, n_boo
     if dsa is not None:
         names, D = _square(dsa, "dsa")
         D = (D + D.T) / 2
-        low, high = bootstrap_networks(len(names), lambda idx: pair_mean(D, idx), n_boot, seed=seed)
-        parts.append(pd.DataFrame([{"level": "dynamics", "measure": "mean_dsa_distance",
-                                    "value": dynamical_degeneracy(dsa), "ci_low": low, "ci_high": high,
-                                    "n_networks": len(names)}]))
+        n = len(names)
+        rows = [_row("dynamics", "mean_dsa_distance", dynamical_degeneracy(dsa),
+                     boot(n, lambda idx: pair_mean(D, idx)), n)]
+        if dsa_null is not None:
+            null = _null_vector(dsa_null, names)
+            ratio = _ratio(pair_mean(D), null.mean())
+            if np.isnan(ratio):
+                log.warning("the same-network DSA null is 0 for every network: dsa_ratio is NaN")
+            rows += [_row("dynamics", "dsa_null", float(null.mean()), boot(n, lambda idx: float(null[idx].mean())), n),
+                     _row("dynamics", "dsa_ratio", ratio,
+                          boot(n, lambda idx: _ratio(pair_mean(D, idx), null[idx].mean())), n)]
+        parts.append(pd.DataFrame(rows))
     if weights is not None:
         if len(weights) < 2:
             raise ValueError("weight degeneracy needs at least 2 networks")
-        W = pairwise_weight_distances(weights, n_rounds)
-        low, high = bootstrap_networks(len(weights), lambda idx: pair_mean(W, idx), n_boot, seed=seed)
-        parts.append(pd.DataFrame([{"level": "weights", "measure": "mean_permutation_distance",
-                                    "value": pair_mean(W), "ci_low": low, "ci_high": high,
-                                    "n_networks": len(weights)}]))
+        n = len(weights)
+        rows = [_row("weights", measure, pair_mean(W), boot(n, lambda idx, W=W: pair_mean(W, idx)), n)
+                for measure, W in zip(("mean_permutation_distance", "mean_weight_distance"),
+                                      _pairwise_weights(weights, n_rounds))]
+        parts.append(pd.DataFrame(rows))
+    if representations is not None:
+        if len(representations) < 2:
+            raise ValueError("representational degeneracy needs at least 2 networks")
+        n = len(representations)
+        S = svcca.pairwise_svcca(representations, svcca_share, svcca_k)
+        parts.append(pd.DataFrame([_row("representations", "mean_svcca", pair_mean(S),
+                                        boot(n, lambda idx: pair_mean(S, idx)), n)]))
     return pd.concat(parts, ignore_index=True)[COLUMNS]
