@@ -1,5 +1,7 @@
 """The training loop: learning, determinism, resuming, divergence, model files."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -135,3 +137,101 @@ def test_checkpoint_of_another_identity_is_ignored(tmp_path):
         train(task, cfg, tc, g=1.0, seed=0, checkpoint=ckpt, penalty_factory=crash_at(25), identity={"lambda": 1})
     other = train(task, cfg, tc, g=1.0, seed=0, checkpoint=ckpt, identity={"lambda": 2})
     assert other.log["iteration"].iloc[0] == tc.log_every  # started over, not resumed at 20
+
+
+def test_training_loop_is_adam_on_the_trainable_arrays():
+    """The trainer's iteration, written out by hand: per-iteration seeded batch and noise, loss_and_grad on the
+    effective weights, gradients times c, clipping, Adam with lr (times gamma in mean field). Pins the standard
+    path bitwise and checks the mean-field chain and learning-rate rule."""
+    from altrnn.model import effective_params, init_params, recurrent_noise, trainable_grads
+    from altrnn.train.adam import Adam, clip_by_global_norm
+    from altrnn.train.objective import loss_and_grad
+    from altrnn.train.trainer import batch_rng
+
+    task, base, tc = small(max_iters=12, l1=1e-3, nuclear=1e-3, weight_l2=1e-3)
+    for parameterisation, gamma in (("standard", 1.0), ("mean_field", 4.0)):
+        cfg = ModelConfig(**{**base.__dict__, "parameterisation": parameterisation, "gamma": gamma})
+        theta = init_params(cfg, 1.2, np.random.default_rng([5, 0]))
+        start = effective_params(theta, cfg).astype(np.float32)
+        opt = Adam(theta, lr=tc.lr * gamma)
+        for it in range(tc.max_iters):
+            rng = batch_rng(5, it)
+            batch = task.batch(tc.batch_size, rng)
+            noise = recurrent_noise(cfg, (*batch.inputs.shape[:2], cfg.n_rec), rng)
+            _, grads, _ = loss_and_grad(effective_params(theta, cfg), cfg, batch.inputs, batch.targets, batch.mask,
+                                        noise, weight_l2=tc.weight_l2, l1=tc.l1, nuclear=tc.nuclear)
+            trainable_grads(grads, cfg)
+            clip_by_global_norm(grads, tc.grad_clip)
+            opt.step(theta, grads)
+        result = train(task, cfg, tc, g=1.2, seed=5)
+        for name, x, y in zip(("W_in", "W", "b", "W_out", "b_out"), result.params.arrays(),
+                              effective_params(theta, cfg).arrays()):
+            assert x.tobytes() == y.tobytes(), (parameterisation, name)
+        for x, y in zip(result.init.arrays(), start.arrays()):
+            assert x.tobytes() == y.tobytes()
+
+
+def test_patience_trains_on_for_log_windows_after_the_target():
+    task, cfg, tc = small(loss_target=100.0, max_iters=200)  # reached at the first log window
+    assert train(task, cfg, tc, g=1.0, seed=0).iterations == 5
+    result = train(task, cfg, replace(tc, patience=3), g=1.0, seed=0)
+    assert result.converged and result.iterations == 20 and list(result.log["iteration"]) == [5, 10, 15, 20]
+    unreached = train(task, cfg, replace(tc, loss_target=1e-9, patience=3, max_iters=30), g=1.0, seed=0)
+    assert not unreached.converged and unreached.iterations == 30
+
+
+def test_resume_during_patience_is_bitwise_identical(tmp_path):
+    """Killed after the target was reached, a mean-field run with L1 and nuclear norm resumes to the same weights."""
+    task, base, _ = small()
+    cfg = ModelConfig(**{**base.__dict__, "parameterisation": "mean_field", "gamma": 2.0})
+    tc = TrainConfig(batch_size=16, lr=3e-3, max_iters=200, log_every=5, checkpoint_every=10, loss_target=100.0,
+                     patience=4, l1=1e-3, nuclear=1e-3)
+    ckpt = tmp_path / "checkpoint.npz"
+    with pytest.raises(Interrupt):
+        train(task, cfg, tc, g=1.0, seed=0, checkpoint=ckpt, penalty_factory=crash_at(18))
+    assert ckpt.exists()  # written at iteration 10, after the target (iteration 5)
+    resumed = train(task, cfg, tc, g=1.0, seed=0, checkpoint=ckpt)
+    straight = train(task, cfg, tc, g=1.0, seed=0)
+    assert resumed.iterations == straight.iterations == 25
+    for x, y in zip(resumed.params.arrays(), straight.params.arrays()):
+        assert x.tobytes() == y.tobytes()
+    assert resumed.log.equals(straight.log.assign(seconds=resumed.log["seconds"]))
+
+
+def test_alpha_one_is_the_discrete_time_vanilla_rnn():
+    """a = 1, no noise: r[t+1] = tanh(W r[t] + W_in u[t] + b), i.e. h_t = tanh(W h_{t-1} + W_x x_t + b)."""
+    from altrnn.model import forward, init_params
+
+    cfg = ModelConfig(n_in=3, n_rec=10, n_out=2, alpha=1.0, sigma_rec=0.0, dtype="float64")
+    rng = np.random.default_rng(0)
+    p = init_params(cfg, 1.5, rng)
+    p.b[:] = rng.standard_normal(10)
+    u = rng.standard_normal((15, 4, 3))
+    traj = forward(p, cfg, u)
+    h = np.zeros((4, 10))
+    for t in range(15):
+        h = np.tanh(h @ p.W.T + u[t] @ p.W_in.T + p.b)
+        np.testing.assert_allclose(traj.r[t + 1], h, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(traj.y[t], h @ p.W_out.T + p.b_out, rtol=1e-13, atol=1e-15)
+
+
+def test_stage_saves_initial_weights_and_diagnostics(tmp_path):
+    import pandas as pd
+
+    from altrnn.model import effective_params, init_params
+
+    task, base, tc = small()
+    cfg = ModelConfig(**{**base.__dict__, "parameterisation": "mean_field", "gamma": 0.5})
+    model, log = tmp_path / "model.npz", tmp_path / "train_log.csv"
+    result = train_stage.train_and_save(task, cfg, tc, 1.0, 0, "std-g1-s0", str(model), str(log))
+    saved = load_model(model)
+    start = effective_params(init_params(cfg, 1.0, np.random.default_rng([0, 0])), cfg).astype(np.float32)
+    for x, y in zip(saved.init.arrays(), start.arrays()):
+        assert x.tobytes() == y.tobytes()
+    assert saved.params.W.tobytes() == result.params.W.tobytes()  # effective weights, as every analysis expects
+    assert saved.config.parameterisation == "mean_field" and saved.config.gamma == 0.5
+    diag = pd.read_csv(tmp_path / "diagnostics.csv")
+    assert list(diag.columns) == ["weight_change", "kernel_alignment", "iterations", "converged"]
+    change = np.linalg.norm(saved.params.W - saved.init.W) / np.linalg.norm(saved.init.W)
+    assert diag["weight_change"].iloc[0] == pytest.approx(change, rel=1e-6) and change > 0
+    assert 0 < diag["kernel_alignment"].iloc[0] <= 1 and diag["iterations"].iloc[0] == 30

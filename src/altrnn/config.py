@@ -70,6 +70,13 @@ class ModelSection:
     alpha: float = _f(0.2, exclusive_minimum=0, maximum=1)
     sigma_rec: float = _f(0.05, minimum=0)
     dtype: str = _f("float32", choices=("float32", "float64"))
+    parameterisation: str = _f("standard", choices=("standard", "mean_field"))  # mean_field: readout 1/(gamma N)
+    gamma: float = _f(1.0, exclusive_minimum=0)  # feature-learning gain of the mean_field parameterisation
+
+    def __post_init__(self):
+        if self.parameterisation == "standard" and self.gamma != 1.0:
+            raise ConfigError(f"model.gamma: {self.gamma!r} has no effect in the standard parameterisation; "
+                              "set model.parameterisation: mean_field (or leave gamma at 1)")
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,9 @@ class TrainConfig:
     grad_clip: float = _f(1.0, minimum=0)  # global-norm clipping; 0 disables
     rate_l2: float = _f(0.0, minimum=0)
     weight_l2: float = _f(0.0, minimum=0)
+    l1: float = _f(0.0, minimum=0)  # l1 * (mean|W_in| + mean|W| + mean|W_out|)
+    nuclear: float = _f(0.0, minimum=0)  # nuclear * (sum of singular values of W) / N
+    patience: int = _f(0, minimum=0)  # log windows trained on after the loss target is first reached
     log_every: int = _f(10, minimum=1)
     checkpoint_every: int = _f(100, minimum=1)
 

@@ -134,18 +134,24 @@ def source_version() -> str:
 
 @dataclass
 class SavedModel:
-    """A trained network as stored in model.npz."""
+    """A trained network as stored in model.npz: effective weights (the ones the network runs with)."""
 
     params: Params
     config: ModelConfig
     metadata: dict
+    init: Params | None = None  # the initial effective weights (W_0, ...), when stored
 
 
-def save_model(path, params: Params, config: ModelConfig, metadata: dict):
-    """Write weights and metadata (model config, settings, version) to model.npz atomically."""
+INIT_SUFFIX = "_0"  # model.npz holds the initial weights as W_in_0, W_0, b_0, W_out_0, b_out_0
+
+
+def save_model(path, params: Params, config: ModelConfig, metadata: dict, init: Params | None = None):
+    """Write weights, optionally the initial weights, and metadata (model config, settings, version) to
+    model.npz atomically."""
     meta = {"model": asdict(config), **metadata,
             "version": source_version()}
-    write_npz(path, metadata=np.array(json.dumps(meta, sort_keys=True)), **params.as_dict())
+    initial = {} if init is None else {name + INIT_SUFFIX: a for name, a in init.as_dict().items()}
+    write_npz(path, metadata=np.array(json.dumps(meta, sort_keys=True)), **params.as_dict(), **initial)
 
 
 def load_model(path) -> SavedModel:
@@ -168,4 +174,9 @@ def load_model(path) -> SavedModel:
     N = config.n_rec
     if params.W.shape != (N, N) or params.W_out.shape != (config.n_out, N) or params.W_in.shape != (N, config.n_in):
         raise ResultFileError(f"{path}: weight shapes do not match the stored model config")
-    return SavedModel(params=params, config=config, metadata=meta)
+    init = None
+    if all(k + INIT_SUFFIX in data for k in PARAM_NAMES):  # files written before the initial weights were kept
+        init = Params(*(data[k + INIT_SUFFIX] for k in PARAM_NAMES)).astype(config.np_dtype)
+        if any(a.shape != b.shape for a, b in zip(init.arrays(), params.arrays())):
+            raise ResultFileError(f"{path}: initial weight shapes do not match the weights")
+    return SavedModel(params=params, config=config, metadata=meta, init=init)

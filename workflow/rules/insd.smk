@@ -13,6 +13,7 @@ rule train_alternative:
         model="results/{task}/nets/alt{k}/model.npz",
         log="results/{task}/nets/alt{k}/train_log.csv",
         time="results/{task}/nets/alt{k}/train_time.csv",
+        diagnostics="results/{task}/nets/alt{k}/diagnostics.csv",
     log:
         "logs/{task}/train_alt{k}.log",
     conda:

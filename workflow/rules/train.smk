@@ -10,6 +10,7 @@ rule train_standard:
         model="results/{task}/nets/std-g{g}-s{seed}/model.npz",
         log="results/{task}/nets/std-g{g}-s{seed}/train_log.csv",
         time="results/{task}/nets/std-g{g}-s{seed}/train_time.csv",
+        diagnostics="results/{task}/nets/std-g{g}-s{seed}/diagnostics.csv",
     log:
         "logs/{task}/train_std-g{g}-s{seed}.log",
     conda:
@@ -35,6 +36,7 @@ rule train_ref:
         model="results/{task}/nets/ref/model.npz",
         log="results/{task}/nets/ref/train_log.csv",
         time="results/{task}/nets/ref/train_time.csv",
+        diagnostics="results/{task}/nets/ref/diagnostics.csv",
     log:
         "logs/{task}/train_ref.log",
     conda:

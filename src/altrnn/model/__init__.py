@@ -2,26 +2,36 @@
 
 from .network import (
     PARAM_NAMES,
+    PARAMETERISATIONS,
     ModelConfig,
     Params,
     Trajectory,
     Workspace,
     activation,
     backward,
+    effective_params,
     forward,
     init_params,
+    parameter_scales,
     recurrent_noise,
+    trainable_grads,
+    trainable_params,
 )
 
 __all__ = [
     "PARAM_NAMES",
+    "PARAMETERISATIONS",
     "ModelConfig",
     "Params",
     "Trajectory",
     "Workspace",
     "activation",
     "backward",
+    "effective_params",
     "forward",
     "init_params",
+    "parameter_scales",
     "recurrent_noise",
+    "trainable_grads",
+    "trainable_params",
 ]

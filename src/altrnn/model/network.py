@@ -5,6 +5,24 @@
 
 Arrays are time-major: inputs (T, B, n_in), states and rates (T+1, B, N) with
 row 0 the initial condition, outputs (T, B, n_out) read from r[1..T].
+
+With a = 1 (and sigma_rec = 0) this is the discrete-time vanilla RNN
+h_t = tanh(W h_{t-1} + W_in u_t + b) of Huang et al. (2025), with h_t = r[t+1].
+
+Parameterisations. forward and backward always take the *effective* weights,
+the ones the network runs with and model.npz stores. Training updates
+trainable arrays theta with W_eff = c * theta for one fixed scalar c per array
+(`parameter_scales`), so dL/dtheta = c * dL/dW_eff exactly:
+
+    standard:    c = 1 for every array; W ~ N(0, g^2/N), W_in ~ N(0, 1/n_in), W_out ~ N(0, 1/N)
+    mean_field:  c_W = 1/sqrt(N), c_in = 1/sqrt(n_in), c_out = 1/(gamma N), c_b = c_bout = 1;
+                 theta_W ~ N(0, g^2), theta_in ~ N(0, 1), theta_out ~ N(0, 1)
+
+so in both W_eff ~ N(0, g^2/N) (the recurrent weights' variance scales as 1/N)
+and W_in_eff ~ N(0, 1/n_in); only the readout differs: 1/(gamma N) times O(1)
+entries, the mean-field (muP-style) readout, whose gain gamma sets how far the
+hidden weights must move to change the output, i.e. the strength of feature
+learning (see train.trainer for the learning rate, which scales with gamma).
 """
 
 from dataclasses import dataclass
@@ -16,6 +34,7 @@ from . import kernels
 from .kernels import matmul
 
 PARAM_NAMES = ("W_in", "W", "b", "W_out", "b_out")
+PARAMETERISATIONS = ("standard", "mean_field")
 
 
 @dataclass(frozen=True)
@@ -29,8 +48,17 @@ class ModelConfig:
     alpha: float = ModelSection.alpha
     sigma_rec: float = ModelSection.sigma_rec
     dtype: str = ModelSection.dtype
+    parameterisation: str = ModelSection.parameterisation
+    gamma: float = ModelSection.gamma
 
     def __post_init__(self):
+        if self.parameterisation not in PARAMETERISATIONS:
+            raise ValueError(f"model.parameterisation must be one of {list(PARAMETERISATIONS)}, "
+                             f"got {self.parameterisation!r}")
+        if not self.gamma > 0:
+            raise ValueError(f"model.gamma must be > 0, got {self.gamma}")
+        if self.parameterisation == "standard" and self.gamma != 1:
+            raise ValueError(f"model.gamma must be 1 in the standard parameterisation, got {self.gamma}")
         if self.activation not in kernels.ACTIVATIONS:
             raise ValueError(f"model.activation must be one of {sorted(kernels.ACTIVATIONS)}, got {self.activation!r}")
         if self.dtype not in ("float32", "float64"):
@@ -71,8 +99,47 @@ class Params:
         return {name: getattr(self, name) for name in PARAM_NAMES}
 
 
+def parameter_scales(cfg: ModelConfig):
+    """{name: c} with effective = c * trainable, or None in the standard parameterisation (all c = 1)."""
+    if cfg.parameterisation == "standard":
+        return None
+    N = cfg.n_rec
+    return {"W_in": 1 / np.sqrt(cfg.n_in), "W": 1 / np.sqrt(N), "b": 1.0, "W_out": 1 / (cfg.gamma * N), "b_out": 1.0}
+
+
+def effective_params(trainable: Params, cfg: ModelConfig) -> Params:
+    """The weights the network runs with: c * theta per array (the same object when all c are 1)."""
+    scales = parameter_scales(cfg)
+    if scales is None:
+        return trainable
+    return Params(*(a * a.dtype.type(scales[n]) for n, a in zip(PARAM_NAMES, trainable.arrays())))
+
+
+def trainable_params(effective: Params, cfg: ModelConfig) -> Params:
+    """The inverse of effective_params: theta = W_eff / c."""
+    scales = parameter_scales(cfg)
+    if scales is None:
+        return effective
+    return Params(*(a / a.dtype.type(scales[n]) for n, a in zip(PARAM_NAMES, effective.arrays())))
+
+
+def trainable_grads(grads: Params, cfg: ModelConfig) -> Params:
+    """dL/dtheta = c * dL/dW_eff, in place (chain rule through W_eff = c * theta)."""
+    scales = parameter_scales(cfg)
+    if scales is not None:
+        for name, a in zip(PARAM_NAMES, grads.arrays()):
+            if scales[name] != 1.0:
+                a *= a.dtype.type(scales[name])
+    return grads
+
+
 def init_params(cfg: ModelConfig, g: float, rng: np.random.Generator) -> Params:
-    """Random initial weights: W ~ N(0, g^2/N), W_in ~ N(0, 1/n_in), W_out ~ N(0, 1/N), zero biases."""
+    """Random initial *trainable* weights (see the module docstring); zero biases.
+
+    Standard: W ~ N(0, g^2/N), W_in ~ N(0, 1/n_in), W_out ~ N(0, 1/N). Mean field: the
+    same draws divided by their scale c, so that the effective W and W_in are
+    distributed as in the standard parameterisation and theta_out ~ N(0, 1).
+    """
     N = cfg.n_rec
     p = Params(
         W_in=rng.standard_normal((N, cfg.n_in)) / np.sqrt(cfg.n_in),
@@ -81,6 +148,10 @@ def init_params(cfg: ModelConfig, g: float, rng: np.random.Generator) -> Params:
         W_out=rng.standard_normal((cfg.n_out, N)) / np.sqrt(N),
         b_out=np.zeros(cfg.n_out),
     )
+    if cfg.parameterisation == "mean_field":
+        p.W_in *= np.sqrt(cfg.n_in)
+        p.W *= np.sqrt(N)
+        p.W_out *= np.sqrt(N)
     return p.astype(cfg.np_dtype)
 
 

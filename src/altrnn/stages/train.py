@@ -12,6 +12,7 @@ from dataclasses import asdict
 
 import pandas as pd
 
+from ..analysis import feature_learning
 from ..config import TrainConfig, parse_section
 from ..io import save_model, write_csv
 from ..model import ModelConfig, kernels
@@ -31,10 +32,12 @@ def build(settings: dict):
 
 def train_and_save(task, model_cfg, train_cfg, g, seed, net_id, model_path, log_path, penalty_factory=None,
                    extra_metadata=None, time_path=None):
-    """Train one network and write model.npz and train_log.csv atomically (checkpoint beside them).
+    """Train one network and write model.npz (final and initial weights), train_log.csv and, beside
+    model.npz, diagnostics.csv atomically (checkpoint beside them).
 
     The wall-clock time goes to time_path (train_time.csv: iterations, seconds), not into
     train_log.csv, so that an identical retraining leaves every file its figures read unchanged.
+    diagnostics.csv: weight_change, kernel_alignment (analysis.feature_learning), iterations, converged.
     """
     checkpoint = os.path.join(os.path.dirname(model_path), "checkpoint.npz")
     log.info("training %s on %s: N=%d, %s, g=%g, seed=%d", net_id, task.name, model_cfg.n_rec,
@@ -51,7 +54,10 @@ def train_and_save(task, model_cfg, train_cfg, g, seed, net_id, model_path, log_
     if time_path is not None:
         seconds = float(result.log["seconds"].iloc[-1]) if len(result.log) else 0.0
         write_csv(pd.DataFrame([{"iterations": result.iterations, "seconds": seconds}]), time_path)
-    save_model(model_path, result.params, model_cfg, metadata)
+    diag = feature_learning.diagnostics(result.init, result.params, model_cfg, task)
+    write_csv(pd.DataFrame([{**diag, "iterations": result.iterations, "converged": result.converged}]),
+              os.path.join(os.path.dirname(model_path), "diagnostics.csv"))
+    save_model(model_path, result.params, model_cfg, metadata, init=result.init)
     log.info("%s", kernels.cache_summary())
     return result
 

@@ -1,12 +1,22 @@
 """The training objective and its exact gradient.
 
-    L = masked MSE + rate_l2 * mean(r^2) + weight_l2 * (mean(W_in^2) + mean(W^2) + mean(W_out^2)) + penalty
+    L = masked MSE + rate_l2 * mean(r^2) + weight_l2 * (mean(W_in^2) + mean(W^2) + mean(W_out^2))
+        + l1 * (mean|W_in| + mean|W| + mean|W_out|) + nuclear * ||W||_* / N + penalty
+
+with ||W||_* the nuclear norm (sum of singular values) of the recurrent weights,
+divided by N so that it is the mean singular value (O(g) at init, whatever N).
+The structural terms' (sub)gradients: sign(w) / w.size (0 at w = 0) and
+U V^T / N from the SVD W = U S V^T (the gradient wherever W has full rank).
+All weight terms act on the weights passed in, which the trainer makes the
+effective ones (model.network, parameterisations).
 
 The optional penalty (INSD) is a callable of the trajectory and the parameters
 returning its value, dL/dr[1..T] and dL/dW_out; it enters BPTT exactly.
 """
 
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from ..model import Params, backward, forward
 from ..model.kernels import sum_products, sum_squares
@@ -20,12 +30,14 @@ class LossTerms:
     task: float
     rate: float = 0.0
     weight: float = 0.0
+    l1: float = 0.0
+    nuclear: float = 0.0
     penalty: float = 0.0
     penalty_terms: dict = field(default_factory=dict)
 
 
 def loss_and_grad(params: Params, cfg, inputs, targets, mask, noise=None, rate_l2=0.0, weight_l2=0.0, penalty=None,
-                  workspace=None):
+                  workspace=None, l1=0.0, nuclear=0.0):
     """Return (LossTerms, gradient Params, Trajectory) for one batch (see model.Workspace for `workspace`)."""
     traj = forward(params, cfg, inputs, noise, workspace=workspace)
     dt = cfg.np_dtype
@@ -57,5 +69,21 @@ def loss_and_grad(params: Params, cfg, inputs, targets, mask, noise=None, rate_l
             w = getattr(params, name)
             terms.weight += weight_l2 * sum_squares(w) / w.size
             getattr(grads, name)[...] += w * dt.type(2.0 * weight_l2 / w.size)
-    terms.total = task + terms.rate + terms.weight + terms.penalty
+    if l1:
+        for name in REGULARISED:
+            w = getattr(params, name)
+            terms.l1 += l1 * float(np.abs(w).sum(dtype=np.float64)) / w.size
+            getattr(grads, name)[...] += np.sign(w) * dt.type(l1 / w.size)
+    if nuclear:
+        value, grad = nuclear_norm(params.W)
+        N = params.W.shape[0]
+        terms.nuclear = nuclear * value / N
+        grads.W += grad.astype(dt, copy=False) * dt.type(nuclear / N)
+    terms.total = task + terms.rate + terms.weight + terms.l1 + terms.nuclear + terms.penalty
     return terms, grads, traj
+
+
+def nuclear_norm(W):
+    """(sum of singular values of W, its (sub)gradient U V^T), computed in float64."""
+    U, S, Vt = np.linalg.svd(np.asarray(W, dtype=np.float64))
+    return float(S.sum()), U @ Vt

@@ -3,6 +3,23 @@
 Every iteration draws its batch and recurrent noise from a generator seeded by
 (seed, iteration), so a run resumed from a checkpoint is bitwise identical to
 an uninterrupted one.
+
+Stopping: with train.loss_target set, training stops `train.patience` log
+windows after the first window whose mean task loss is below the target (at
+that window itself for patience 0), as Huang et al. (2025) train to a loss
+threshold and then a few epochs more.
+
+Parameterisations (model.network): Adam updates the trainable arrays theta;
+loss_and_grad sees the effective weights c * theta and its gradients are
+multiplied by c. In the mean_field parameterisation the learning rate is
+train.lr * gamma. Adam's step moves each entry of theta by about lr whatever
+the gradient's scale, so a readout step changes the output by about
+lr * N * c_out = lr / gamma; lr proportional to gamma keeps the pace of the
+output independent of gamma while the hidden weights move gamma times as much
+per step, which is what makes gamma the feature-learning strength. (With SGD
+the mean-field rule is eta ~ gamma^2 N, because there the step scales with the
+gradient, itself proportional to c_out; Adam removes that factor.) N does not
+enter the rule.
 """
 
 import json
@@ -17,7 +34,8 @@ import pandas as pd
 from ..config import TrainConfig
 from ..errors import TrainingDiverged
 from ..io import read_npz, write_npz, ResultFileError
-from ..model import ModelConfig, Params, Workspace, init_params, recurrent_noise
+from ..model import (ModelConfig, Params, Workspace, effective_params, init_params, recurrent_noise, trainable_grads,
+                     trainable_params)
 from .adam import Adam, clip_by_global_norm
 from .objective import loss_and_grad
 
@@ -30,10 +48,16 @@ LOG_COLUMNS = ["iteration", "loss", "task_loss", "penalty", "grad_norm", "second
 
 @dataclass
 class TrainResult:
-    params: Params
+    params: Params  # effective weights at the end
     log: pd.DataFrame
-    converged: bool
+    converged: bool  # the task loss reached train.loss_target
     iterations: int
+    init: Params | None = None  # effective weights at the start
+
+
+def learning_rate(model_cfg: ModelConfig, train_cfg: TrainConfig) -> float:
+    """Adam's learning rate: train.lr, times gamma in the mean_field parameterisation (module docstring)."""
+    return train_cfg.lr * model_cfg.gamma if model_cfg.parameterisation == "mean_field" else train_cfg.lr
 
 
 def batch_rng(seed: int, iteration: int) -> np.random.Generator:
@@ -42,16 +66,20 @@ def batch_rng(seed: int, iteration: int) -> np.random.Generator:
 
 def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: int,
           checkpoint=None, penalty_factory=None, init=None, identity=None) -> TrainResult:
-    """Train one network on `task` from a seeded random init (or `init`).
+    """Train one network on `task` from a seeded random init (or `init`, effective weights).
 
     penalty_factory(inputs, iteration) -> penalty callable for that batch (see objective.loss_and_grad).
     checkpoint: path of a checkpoint file to resume from and write to; removed on success.
     identity: anything else that defines the run (e.g. the penalty's settings and the earlier
     networks); a checkpoint is resumed only if it was made with the same settings and identity.
     """
-    params = init if init is not None else init_params(model_cfg, g, np.random.default_rng([seed, 0]))
-    params = params.astype(model_cfg.np_dtype)
-    opt = Adam(params, lr=train_cfg.lr)
+    if init is not None:
+        params = trainable_params(init.astype(model_cfg.np_dtype), model_cfg)
+    else:
+        params = init_params(model_cfg, g, np.random.default_rng([seed, 0]))
+    params = params.astype(model_cfg.np_dtype)  # trainable arrays, a copy
+    initial = effective_params(params, model_cfg).astype(model_cfg.np_dtype)
+    opt = Adam(params, lr=learning_rate(model_cfg, train_cfg))
     fingerprint = json.dumps({"task": task.name, "task_params": task.params, "model": asdict(model_cfg),
                               "train": asdict(train_cfg), "g": g, "seed": seed, "identity": identity},
                              sort_keys=True, default=str)
@@ -60,7 +88,9 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
         start, rows, elapsed = _resume(checkpoint, fingerprint, params, opt)
 
     t0 = time.perf_counter() - elapsed
-    window, converged, done, initial_loss = [], False, start, None
+    window, done, initial_loss = [], start, None
+    reached = _first_below(rows, train_cfg.loss_target)  # index of the first log row below the target
+    converged, stop = reached is not None, False
     workspace = Workspace()
     for it in range(start, train_cfg.max_iters):
         rng = batch_rng(seed, it)
@@ -68,8 +98,10 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
         T, B, _ = batch.inputs.shape
         noise = recurrent_noise(model_cfg, (T, B, model_cfg.n_rec), rng, workspace)
         penalty = penalty_factory(batch.inputs, it) if penalty_factory else None
-        terms, grads, _ = loss_and_grad(params, model_cfg, batch.inputs, batch.targets, batch.mask, noise,
-                                        train_cfg.rate_l2, train_cfg.weight_l2, penalty, workspace)
+        terms, grads, _ = loss_and_grad(effective_params(params, model_cfg), model_cfg, batch.inputs, batch.targets,
+                                        batch.mask, noise, train_cfg.rate_l2, train_cfg.weight_l2, penalty, workspace,
+                                        train_cfg.l1, train_cfg.nuclear)
+        trainable_grads(grads, model_cfg)
         norm = clip_by_global_norm(grads, train_cfg.grad_clip)
         if not (np.isfinite(terms.total) and np.isfinite(norm)):
             _discard(checkpoint)  # resuming would only diverge again
@@ -88,17 +120,27 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
             rows.append(row)
             log.info("iteration %d/%d  loss %.5f  task %.5f  penalty %.5f  |grad| %.3g",
                      it + 1, train_cfg.max_iters, row["loss"], row["task_loss"], row["penalty"], norm)
-            converged = train_cfg.loss_target is not None and row["task_loss"] < train_cfg.loss_target
+            if reached is None and train_cfg.loss_target is not None and row["task_loss"] < train_cfg.loss_target:
+                reached, converged = len(rows) - 1, True
+                log.info("loss target %g reached at iteration %d", train_cfg.loss_target, it + 1)
+            stop = converged and len(rows) - 1 - reached >= train_cfg.patience
             window = []
-        if checkpoint is not None and (it + 1) % train_cfg.checkpoint_every == 0 and not converged:
+        if checkpoint is not None and (it + 1) % train_cfg.checkpoint_every == 0 and not stop:
             _save_checkpoint(checkpoint, fingerprint, it + 1, rows, time.perf_counter() - t0, params, opt)
-        if converged:
-            log.info("loss target %g reached at iteration %d", train_cfg.loss_target, it + 1)
+        if stop:
             break
     _discard(checkpoint)
     _check_growth(initial_loss, rows)
-    return TrainResult(params=params, log=pd.DataFrame(rows, columns=_columns(rows)), converged=converged,
-                       iterations=done)
+    final = effective_params(params, model_cfg)
+    return TrainResult(params=final, log=pd.DataFrame(rows, columns=_columns(rows)), converged=converged,
+                       iterations=done, init=initial)
+
+
+def _first_below(rows, target):
+    """Index of the first log row whose task loss is below target (None if none, or no target)."""
+    if target is None:
+        return None
+    return next((i for i, r in enumerate(rows) if r["task_loss"] < target), None)
 
 
 GROWTH_LIMIT = 100.0  # a final task loss this many times the starting one is a divergence
