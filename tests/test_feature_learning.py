@@ -142,3 +142,14 @@ def test_probe_times_are_spread_and_valid():
     cfg, theta, inputs = network()
     with pytest.raises(ValueError, match="probe times"):
         output_jacobian(theta, cfg, inputs, [0, 9])
+
+
+def test_float32_networks_get_the_float64_kernel_to_float32_accuracy():
+    """A float32 network's kernel (its own kernels, fast tanh) agrees with the same weights run in float64."""
+    cfg, theta, inputs = network("mean_field", 2.0)
+    params = effective_params(theta, cfg)
+    times = np.array([0, 4, 8])
+    K64 = tangent_kernel(params, cfg, inputs, times)
+    K32 = tangent_kernel(params.astype(np.float32), dataclasses.replace(cfg, dtype="float32"), inputs, times)
+    assert K32.dtype == np.float64
+    assert np.max(np.abs(K32 - K64)) / np.max(np.abs(K64)) < 1e-5

@@ -15,8 +15,6 @@ network's features moved. A is in [0, 1] since tangent kernels are positive
 semi-definite.
 """
 
-import dataclasses
-
 import numpy as np
 
 from ..model import PARAM_NAMES, backward, forward, parameter_scales
@@ -44,14 +42,14 @@ def probe_times(T: int, n_times: int = PROBE_TIMES) -> np.ndarray:
 
 def output_jacobian(params, cfg, inputs, times, blocks=False):
     """J (n_trials * len(times) * n_out, n_params) of the noise-free outputs with respect to the trainable
-    parameters, in float64, one exact backward pass per output entry (see module docstring).
+    parameters, one exact backward pass per output entry (see module docstring).
 
-    blocks=True returns {name: J restricted to that parameter's columns} instead.
+    Runs in the network's own dtype (so a workflow job uses the kernels its training compiled) and
+    returns float64. blocks=True returns {name: J restricted to that parameter's columns} instead.
     """
-    cfg = dataclasses.replace(cfg, dtype="float64")
-    params = params.astype(np.float64)
+    params = params.astype(cfg.np_dtype)
     scales = parameter_scales(cfg) or dict.fromkeys(PARAM_NAMES, 1.0)
-    inputs = np.asarray(inputs, dtype=np.float64)
+    inputs = np.asarray(inputs, dtype=cfg.np_dtype)
     times = np.asarray(times, dtype=int)
     T, B, _ = inputs.shape
     if times.size == 0 or times.min() < 0 or times.max() >= T:
@@ -63,17 +61,17 @@ def output_jacobian(params, cfg, inputs, times, blocks=False):
         traj = forward(params, cfg, u)
         for t in times:
             for o in range(cfg.n_out):
-                dy = np.zeros((u_len, 1, cfg.n_out))
+                dy = np.zeros((u_len, 1, cfg.n_out), dtype=cfg.np_dtype)
                 dy[t, 0, o] = 1.0
                 grads = backward(params, cfg, u, traj, dy)
                 for name in PARAM_NAMES:
-                    rows[name].append(scales[name] * getattr(grads, name).ravel())
+                    rows[name].append(scales[name] * getattr(grads, name).ravel().astype(np.float64))
     J = {name: np.array(r) for name, r in rows.items()}
     return J if blocks else np.concatenate([J[n] for n in PARAM_NAMES], axis=1)
 
 
 def tangent_kernel(params, cfg, inputs, times) -> np.ndarray:
-    """K = J J^T on the probe (inputs (T, B, n_in), time steps `times`), float64."""
+    """K = J J^T on the probe (inputs (T, B, n_in), time steps `times`), in float64."""
     J = output_jacobian(params, cfg, inputs, times)
     return J @ J.T
 
