@@ -31,7 +31,8 @@ from ..io import read_npz, read_table, write_csv
 log = logging.getLogger("altrnn.stages.study")
 
 TREND_COLUMNS = ["measure", "panel", "facet", "x", "family", "mean", "ci_low", "ci_high", "n"]
-DEGENERACY_MEASURES = ("ood_log10_loss_std", "mean_dsa_distance", "mean_permutation_distance")
+DEGENERACY_MEASURES = ("sigma_ood", "mean_dsa_distance", "dsa_null", "dsa_ratio", "mean_weight_distance",
+                       "mean_svcca")  # the published measures (analysis.degeneracy), one trend panel each
 
 
 def _axis_value(value):
