@@ -62,7 +62,9 @@ def test_tiny_workflow_produces_every_analysis_and_figure(tiny_run):
         cka = pd.read_csv(sim / "cka.csv")
         assert (cka.loc[cka["net_a"] == cka["net_b"], "value"] > 1 - 1e-9).all()
         deg = pd.read_csv(tiny_run / netids.degeneracy_file(task))
-        assert set(deg["level"]) == {"behaviour", "dynamics", "weights"} and deg["value"].notna().all()
+        assert set(deg["level"]) == {"behaviour", "dynamics", "weights", "representations"}
+        assert deg["value"].notna().all()
+        assert {"sigma_ood", "dsa_null", "dsa_ratio", "mean_weight_distance", "mean_svcca"} <= set(deg["measure"])
         for panel in ("training", "predictability", "ood", "fixed_points", "manifolds", "dsa_mds"):
             for ext in ("pdf", "png"):
                 assert (tiny_run / netids.figure_file(task, panel, ext)).stat().st_size > 1000
