@@ -41,6 +41,9 @@ COLUMNS = ["level", "measure", "value", "ci_low", "ci_high", "n_networks"]
 
 def _temporal_losses(eval_table, condition=TEMPORAL) -> np.ndarray:
     """Raw loss of every network in `condition` (empty, with a warning, if no network has it)."""
+    missing = {"condition", "loss"} - set(eval_table.columns)
+    if missing:
+        raise ValueError(f"eval_table is missing column(s) {sorted(missing)}")
     loss = eval_table.loc[eval_table["condition"] == condition, "loss"].to_numpy(np.float64)
     if loss.size == 0:
         log.warning("no eval row has condition %r: sigma_ood is NaN", condition)
@@ -50,7 +53,7 @@ def _temporal_losses(eval_table, condition=TEMPORAL) -> np.ndarray:
 def sigma_ood(eval_table: pd.DataFrame, condition=TEMPORAL) -> float:
     """The published behavioural degeneracy: sample std (ddof=1) across networks of the raw loss in `condition`.
 
-    NaN (with a logged warning) if fewer than 2 networks were evaluated in it.
+    NaN if fewer than 2 networks were evaluated in it (with a logged warning if none was).
     """
     loss = _temporal_losses(eval_table, condition)
     return float(np.std(loss, ddof=1)) if loss.size >= 2 else np.nan
@@ -71,7 +74,7 @@ def behavioural_degeneracy(eval_table: pd.DataFrame, loss_floor=1e-12) -> pd.Dat
     not depend on the task's loss units and treats a tenfold difference the
     same at any loss level: 1.0 means the networks' losses typically differ by
     a factor of ten. "ood_log10_loss_std": its mean over the OOD conditions,
-    the behavioural degeneracy proper (networks that fit the training
+    a unit-free variant of sigma_ood (networks that fit the training
     distribution equally well may generalise differently). Losses below
     loss_floor are raised to it before the log.
     """
