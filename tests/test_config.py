@@ -46,7 +46,7 @@ def test_shipped_configs_pass_the_schema_and_the_typed_loader(path):
     raw = yaml.safe_load(path.read_text())
     jsonschema.validate(raw, yaml.safe_load(SCHEMA_FILE.read_text()))
     cfg = load(raw)
-    assert cfg.tasks
+    assert cfg.units  # a study config may have no task entries of its own
 
 
 def test_a_task_entry_merges_over_the_global_section_and_the_defaults():

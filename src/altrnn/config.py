@@ -175,7 +175,7 @@ SECTIONS = {"model": ModelSection, "train": TrainConfig, "standard": StandardCon
             "threads": ThreadsConfig}
 ENTRY_SECTIONS = [s for s in SECTIONS if s != "threads"]  # what a task entry or study may override
 ENTRY_KEYS = ["task", "params", *ENTRY_SECTIONS]
-STUDY_KEYS = ["base", "axes", "combine", "condition_figures", *ENTRY_KEYS]
+STUDY_KEYS = ["base", "axes", "combine", "condition_figures", "factor", *ENTRY_KEYS]
 
 
 def config_key(f) -> str:
@@ -341,6 +341,7 @@ class Study:
     combine: str  # product | zip
     conditions: list  # labels of its units, in order
     condition_figures: bool
+    factor: str | None = None  # studies sharing a factor are drawn side by side (one panel per study)
 
 
 @dataclass(frozen=True)
@@ -437,6 +438,14 @@ def _axis_names(keys) -> dict:
     return {k: (s if last.count(s) == 1 else k) for k, s in zip(keys, last)}
 
 
+def _networks_per_condition(raw: dict):
+    n = raw.get("networks_per_condition")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 2):
+        raise ConfigError(f"networks_per_condition: expected an integer >= 2 (standard networks per study "
+                          f"condition), got {n!r}")
+    return n
+
+
 def _study(raw: dict, name: str, spec) -> tuple[Study, list[Settings]]:
     where = f"studies.{name}"
     if not isinstance(spec, dict):
@@ -450,6 +459,9 @@ def _study(raw: dict, name: str, spec) -> tuple[Study, list[Settings]]:
         raise ConfigError(f"{where}.base: {base!r} is not an entry of `tasks` ({sorted(tasks)})")
     entry = deep_merge(tasks.get(base) or {}, {k: v for k, v in spec.items() if k in ENTRY_KEYS})
     entry.setdefault("task", base)
+    n = _networks_per_condition(raw)
+    if n is not None:  # one key scales every study: standard seeds 0 .. n-1
+        entry.setdefault("standard", {})["seeds"] = list(range(n))
     if entry["task"] is None:
         raise ConfigError(f"{where}: name a `base` task entry or a `task` generator")
     axes = spec.get("axes")
@@ -496,8 +508,11 @@ def _study(raw: dict, name: str, spec) -> tuple[Study, list[Settings]]:
     figures = spec.get("condition_figures", False)
     if not isinstance(figures, bool):
         raise ConfigError(f"{where}.condition_figures: expected true or false, got {figures!r}")
+    factor = spec.get("factor")
+    if factor is not None and not (isinstance(factor, str) and re.match(r"^[A-Za-z][A-Za-z0-9_-]*$", factor)):
+        raise ConfigError(f"{where}.factor: a factor name is a letter then letters, digits, _ or -, got {factor!r}")
     return Study(name=name, axes={k: list(v) for k, v in axes.items()}, combine=combine, conditions=labels,
-                 condition_figures=figures), units
+                 condition_figures=figures, factor=factor), units
 
 
 RESERVED = {"figures", "studies", "kernels", "code"}  # directories of results/ that are not task entries
@@ -507,7 +522,7 @@ def load(raw: dict) -> Config:
     """Check and merge a raw config mapping; ConfigError names the first wrong key or value."""
     if not isinstance(raw, dict):
         raise ConfigError(f"the config must be a mapping of sections, got {type(raw).__name__}")
-    known = ["tasks", "studies", *SECTIONS]
+    known = ["tasks", "studies", "networks_per_condition", *SECTIONS]
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown top-level key; valid keys: {known}")
@@ -582,6 +597,7 @@ def json_schema() -> dict:
     defs["entry"] = {"type": ["object", "null"], "additionalProperties": False, "properties": entry_props}
     study_props = {"base": {"type": "string"}, "combine": {"enum": ["product", "zip"]},
                    "condition_figures": {"type": "boolean"},
+                   "factor": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_-]*$"},
                    "axes": {"type": "object", "minProperties": 1,
                             "propertyNames": {"pattern": r"^[a-z_]+\.[A-Za-z0-9_.]+$"},
                             "additionalProperties": {"type": "array", "minItems": 1}},
@@ -597,6 +613,7 @@ def json_schema() -> dict:
             "tasks": {"type": ["object", "null"],
                       "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
                       "additionalProperties": {"$ref": "#/$defs/entry"}},
+            "networks_per_condition": {"type": ["integer", "null"], "minimum": 2},
             "studies": {"type": ["object", "null"], "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_-]*$"},
                         "additionalProperties": {"type": "object", "additionalProperties": False,
                                                  "required": ["axes"], "properties": study_props}},

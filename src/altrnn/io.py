@@ -56,6 +56,7 @@ TABLE_COLUMNS = {
     "fixed_points.csv": ["condition", "method", "point", "kind", "stability"],
     "manifolds.csv": ["condition", "kind", "point", "branch", "reaches", "stopped"],
     "degeneracy.csv": ["level", "measure", "value", "n_networks"],
+    "trends.csv": ["measure", "x", "family"],  # a study's trends (panel and facet may be empty)
 }
 EMPTY_ALLOWED = {"fixed_points.csv", "manifolds.csv"}  # a network may have no points or manifolds
 

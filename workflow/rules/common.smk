@@ -161,8 +161,15 @@ def unit_targets(label):
     return out
 
 
+def factor_studies(factor):
+    """The studies that share a factor (``factor:`` in their config), in config order."""
+    return [name for name, s in CFG.studies.items() if s.factor == factor]
+
+
 def study_targets():
-    return [f"{netids.study_dir(s)}/trends.csv" for s in CFG.studies]
+    out = [f"{netids.study_dir(s)}/trends.csv" for s in CFG.studies]
+    factors = dict.fromkeys(s.factor for s in CFG.studies.values() if s.factor)
+    return out + [f"results/studies/factor_{f}.png" for f in factors]
 
 
 def all_targets():

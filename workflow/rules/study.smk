@@ -27,3 +27,36 @@ rule study:
 rule studies:
     input:
         lambda w: study_targets(),
+
+
+rule factor:
+    input:
+        trends=lambda w: [f"{netids.study_dir(s)}/trends.csv" for s in factor_studies(w.factor)],
+        code=code_stamp("study"),
+    output:
+        csv="results/studies/factor_{factor}.csv",
+        pdf="results/studies/factor_{factor}.pdf",
+        png=report(
+            "results/studies/factor_{factor}.png",
+            caption="../report/factor.rst",
+            category="studies",
+            subcategory="factors",
+        ),
+    log:
+        "logs/studies/factor_{factor}.log",
+    conda:
+        "../../envs/altrnn.yaml"
+    threads: 1
+    resources:
+        runtime=10,
+        mem_mb=2000,
+    params:
+        studies=lambda w: {
+            s: {
+                "axis": next(iter(CFG.studies[s].axes)),
+                "trends": f"{netids.study_dir(s)}/trends.csv",
+            }
+            for s in factor_studies(w.factor)
+        },
+    script:
+        "../scripts/factor.py"

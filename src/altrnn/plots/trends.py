@@ -95,3 +95,52 @@ def trend_figure(trends: pd.DataFrame, measure: str, axis: str, study: str):
     fig.suptitle(f"{study}: {TITLES.get(measure, measure)} (mean, 95% bootstrap interval)", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def factor_figure(trends: dict, factor: str):
+    """One factor across tasks: rows are degeneracy measures, columns are studies (one per task).
+
+    trends: study -> (axis, that study's degeneracy rows of trends.csv). Each
+    panel draws the measure against the study's own axis (mean and 95%
+    bootstrap interval over its networks); facets of other axes are lines.
+    """
+    rows = list(dict.fromkeys(p for _, df in trends.values() for p in df["panel"]))
+    if not rows:
+        fig, ax = plt.subplots(figsize=(4, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"factor {factor}: no degeneracy values\n(degeneracy needs 2+ standard networks)",
+                ha="center", va="center", fontsize=8)
+        return fig
+    studies = list(trends)
+    fig, axes = plt.subplots(len(rows), len(studies), figsize=(3.0 * len(studies) + 0.6, 2.4 * len(rows)),
+                             squeeze=False)
+    for j, study in enumerate(studies):
+        axis, df = trends[study]
+        pos, log, numeric = _positions(list(df["x"]))
+        facets = list(dict.fromkeys(df["facet"]))
+        colours = dict(zip(facets, sns.color_palette("dark", max(len(facets), 1))))
+        for i, panel in enumerate(rows):
+            ax = axes[i, j]
+            for facet in facets:
+                f = df[(df["panel"] == panel) & (df["facet"] == facet)]
+                if f.empty:
+                    continue
+                x = np.array([pos[v] for v in f["x"]])
+                ax.plot(x, f["mean"], marker="o", ms=3, lw=1.2, color=colours[facet], label=facet or None)
+                ax.fill_between(x, f["ci_low"], f["ci_high"], color=colours[facet], alpha=0.2, lw=0)
+            if log:
+                ax.set_xscale("log")
+            if not numeric:
+                ax.set_xticks(list(pos.values()), [str(v) for v in pos], rotation=30, ha="right")
+            ax.tick_params(labelsize=7)
+            if i == 0:
+                ax.set_title(study, fontsize=8)
+            if i == len(rows) - 1:
+                ax.set_xlabel(axis, fontsize=8)
+            if j == 0:
+                ax.set_ylabel(panel.replace(": ", ":\n"), fontsize=7)
+            if facets != [""] and i == 0:
+                ax.legend(fontsize=6, frameon=False)
+    fig.suptitle(f"factor {factor}: degeneracy of the standard networks (mean, 95% bootstrap interval)", fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -165,3 +165,21 @@ def study_job(study: str, axes: list[str], conditions: list[dict], outdir):
         save_figure(fig, f"{outdir}/trend_{measure}.pdf", f"{outdir}/trend_{measure}.png")
     log.info("study %s: %d conditions, %d networks, %d trend figures", study, len(conditions),
              len(tables["training"]), len(TREND_MEASURES))
+
+
+def factor_job(factor: str, studies: dict, pdf, png, csv):
+    """The workflow's factor job: one factor's degeneracy trends across its studies (one per task).
+
+    studies: study name -> {"axis": its first axis, "trends": path of its trends.csv}.
+    """
+    from ..plots import save_figure
+    from ..plots.trends import factor_figure
+
+    parts = {}
+    for name, s in studies.items():
+        trends = read_table(s["trends"]).fillna({"panel": "", "facet": ""})
+        parts[name] = (s["axis"], trends[trends["measure"] == "degeneracy"])
+    table = pd.concat([df.assign(study=name, axis=axis) for name, (axis, df) in parts.items()], ignore_index=True)
+    write_csv(table[["study", "axis", *TREND_COLUMNS]], csv)
+    save_figure(factor_figure(parts, factor), pdf, png)
+    log.info("factor %s: %d studies, %d degeneracy values", factor, len(studies), len(table))
