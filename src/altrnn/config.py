@@ -1,7 +1,7 @@
 """The workflow's configuration, typed: every section, its defaults, one merge, studies.
 
 A config (config/config.yaml) has global sections (model, train, standard,
-insd, evaluate, dynamics, similarity, threads), `tasks` (entries that may
+insd, evaluate, dynamics, similarity, decoding, threads), `tasks` (entries that may
 override any section) and `studies` (factor sweeps over a task entry). `load`
 turns the raw mapping into a `Config`: one `Settings` per *unit* (a task entry
 or a study condition), each the one merge of
@@ -27,7 +27,7 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from . import netids
 
 __all__ = ["ConfigError", "ModelSection", "TrainConfig", "StandardConfig", "InsdConfig", "EvaluateConfig",
-           "DynamicsConfig", "SimilarityConfig", "ThreadsConfig", "Settings", "Study", "Config", "load",
+           "DynamicsConfig", "SimilarityConfig", "DecodingConfig", "ThreadsConfig", "Settings", "Study", "Config", "load",
            "canonical", "json_schema", "SECTIONS", "ENTRY_SECTIONS"]
 
 METRICS = ("cka", "rsa", "procrustes", "dsa")
@@ -164,6 +164,17 @@ class SimilarityConfig:
 
 
 @dataclass(frozen=True)
+class DecodingConfig:
+    """Linear decoding of the task's variables over time (analysis.decoding), on noise-free trials."""
+
+    n_trials: int = _f(128, minimum=4)
+    seed: int = _f(31415, minimum=0)
+    test_fraction: float = _f(0.5, exclusive_minimum=0, exclusive_maximum=1)
+    ridge: float = _f(1e-2, exclusive_minimum=0)  # relative to the mean eigenvalue of the states' covariance
+    stride: int = _f(2, minimum=1)  # decode every stride-th time step
+
+
+@dataclass(frozen=True)
 class ThreadsConfig:
     """Threads per job (numba and BLAS)."""
 
@@ -172,7 +183,7 @@ class ThreadsConfig:
 
 SECTIONS = {"model": ModelSection, "train": TrainConfig, "standard": StandardConfig, "insd": InsdConfig,
             "evaluate": EvaluateConfig, "dynamics": DynamicsConfig, "similarity": SimilarityConfig,
-            "threads": ThreadsConfig}
+            "decoding": DecodingConfig, "threads": ThreadsConfig}
 ENTRY_SECTIONS = [s for s in SECTIONS if s != "threads"]  # what a task entry or study may override
 ENTRY_KEYS = ["task", "params", *ENTRY_SECTIONS]
 STUDY_KEYS = ["base", "axes", "combine", "condition_figures", "factor", *ENTRY_KEYS]
@@ -315,6 +326,7 @@ class Settings:
     evaluate: EvaluateConfig
     dynamics: DynamicsConfig
     similarity: SimilarityConfig
+    decoding: DecodingConfig
     study: str | None = None
     axes: dict = field(default_factory=dict)  # axis key -> this condition's value
 
