@@ -92,6 +92,9 @@ class Params:
     def astype(self, dtype):
         return Params(*(np.ascontiguousarray(a, dtype=dtype) for a in self.arrays()))
 
+    def copy(self):
+        return Params(*(a.copy() for a in self.arrays()))
+
     def zeros_like(self):
         return Params(*(np.zeros_like(a) for a in self.arrays()))
 

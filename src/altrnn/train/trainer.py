@@ -77,8 +77,8 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
         params = trainable_params(init.astype(model_cfg.np_dtype), model_cfg)
     else:
         params = init_params(model_cfg, g, np.random.default_rng([seed, 0]))
-    params = params.astype(model_cfg.np_dtype)  # trainable arrays, a copy
-    initial = effective_params(params, model_cfg).astype(model_cfg.np_dtype)
+    params = params.astype(model_cfg.np_dtype).copy()  # trainable arrays, updated in place
+    initial = effective_params(params, model_cfg).copy()
     opt = Adam(params, lr=learning_rate(model_cfg, train_cfg))
     fingerprint = json.dumps({"task": task.name, "task_params": task.params, "model": asdict(model_cfg),
                               "train": asdict(train_cfg), "g": g, "seed": seed, "identity": identity},
