@@ -94,6 +94,14 @@ class Task:
     def ood_variants(self) -> dict[str, Task]:
         raise NotImplementedError
 
+    def task_variables(self, batch: Batch) -> dict[str, np.ndarray]:
+        """Variables to decode from the network over time: name -> (T, B) or (T, B, k), NaN where undefined.
+
+        The states at step t have seen the inputs up to and including step t
+        (analysis.decoding). None by default.
+        """
+        return {}
+
     def extra_metrics(self, outputs: np.ndarray, batch: Batch) -> dict[str, float]:
         """Task-specific scores beyond `accuracy` (name -> value); none by default."""
         return {}

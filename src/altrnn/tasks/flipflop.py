@@ -64,6 +64,11 @@ class FlipFlop(Task):
             return float("nan")
         return float(np.mean(np.sign(outputs[scored]) == batch.targets[scored]))
 
+    def task_variables(self, batch: Batch) -> dict[str, np.ndarray]:
+        """bit1..bitN: each bit's state (the sign of its last pulse), undefined before its first pulse."""
+        state = np.where(batch.mask > 0, batch.targets, np.nan)
+        return {f"bit{i + 1}": state[..., i] for i in range(self.params["n_bits"])}
+
     def ood_variants(self) -> dict[str, Task]:
         p = self.params
         return {

@@ -77,6 +77,16 @@ class Integration(Task):
         mean = outputs[p["T_fix"] + p["T_stim"] :, :, 0].mean(axis=0)
         return float(np.mean(np.sign(mean) == batch.meta["choice"]))
 
+    def task_variables(self, batch: Batch) -> dict[str, np.ndarray]:
+        """context (-1: stream 1 cued, +1: stream 2) at every step; evidence1, evidence2: the sum of each
+        stream's input from stimulus onset up to the step (held after the stimulus), undefined before it."""
+        p = self.params
+        evidence = np.cumsum(batch.inputs[..., :2], axis=0)
+        evidence[: p["T_fix"]] = np.nan
+        context = np.where(batch.meta["context"] == 1, 1.0, -1.0)
+        return {"context": np.broadcast_to(context, (batch.T, batch.n_trials)).copy(),
+                "evidence1": evidence[..., 0], "evidence2": evidence[..., 1]}
+
     def analysis_inputs(self) -> dict[str, np.ndarray]:
         """Constant inputs for fixed-point analysis: each context cue alone, streams off."""
         return {f"context{c + 1}": np.eye(4)[2 + c] for c in range(2)}

@@ -97,6 +97,15 @@ class MemoryPro(Task):
         error = np.abs(np.angle(np.exp(1j * (decoded - batch.meta["angle"]))))
         return float(np.mean(error < p["tolerance"]))
 
+    def task_variables(self, batch: Batch) -> dict[str, np.ndarray]:
+        """angle: the stimulus direction (cos, sin), from stimulus onset to the end of the trial's response."""
+        p = self.params
+        t = np.arange(batch.T)[:, None]
+        shown = (t >= p["T_fix"]) & (t < batch.meta["response_onset"] + p["T_resp"])
+        angle = batch.meta["angle"]
+        direction = np.stack([np.cos(angle), np.sin(angle)], axis=-1)
+        return {"angle": np.where(shown[..., None], direction, np.nan)}
+
     def analysis_inputs(self) -> dict[str, np.ndarray]:
         """Constant inputs for fixed-point analysis: the delay (fixation on) and the response (all off)."""
         return {"delay": np.array([1.0, 0.0, 0.0]), "response": np.zeros(3)}
