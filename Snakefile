@@ -25,6 +25,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/dynamics.smk"
 include: "workflow/rules/similarity.smk"
 include: "workflow/rules/degeneracy.smk"
+include: "workflow/rules/decoding.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/study.smk"
 

@@ -118,6 +118,14 @@ def degeneracy_tasks():
     return [t for t in CFG.tasks if UNITS[t].has_degeneracy()]
 
 
+def has_decoding(label):
+    """The unit's task declares variables to decode (it overrides Task.task_variables)."""
+    from altrnn.tasks import TASKS
+    from altrnn.tasks.base import Task
+
+    return TASKS[UNITS[label].task].task_variables is not Task.task_variables
+
+
 def figure_units():
     """Task entries, and the conditions of studies that ask for per-condition figures."""
     out = list(CFG.tasks)
@@ -132,6 +140,12 @@ def figure_targets():
         netids.figure_file(u, panel, ext)
         for u in figure_units()
         for panel in FIGURE_PANELS
+        for ext in ("pdf", "png")
+    ]
+    out += [
+        netids.figure_file(u, "decoding", ext)
+        for u in figure_units()
+        if has_decoding(u)
         for ext in ("pdf", "png")
     ]
     if degeneracy_tasks():
@@ -158,6 +172,8 @@ def unit_targets(label):
     out += [netids.similarity_file(label, f"{m}_mds.csv") for m in s.similarity.metrics]
     if s.has_degeneracy():
         out.append(netids.degeneracy_file(label))
+    if has_decoding(label):
+        out += [f"{netids.unit_dir(label)}/decoding.{ext}" for ext in ("csv", "npz")]
     return out
 
 

@@ -103,6 +103,23 @@ rule figure_dsa_mds:
         "../scripts/figures.py"
 
 
+rule figure_decoding:
+    input:
+        table="results/{task}/decoding.csv",
+        matrices="results/{task}/decoding.npz",
+        code=code_stamp("figures"),
+    output:
+        **figure_outputs("decoding"),
+    log:
+        "logs/{task}/figure_decoding.log",
+    conda:
+        "../../envs/altrnn.yaml"
+    params:
+        panel="decoding",
+    script:
+        "../scripts/figures.py"
+
+
 rule figure_degeneracy:
     input:
         tables=expand("results/{task}/degeneracy.csv", task=degeneracy_tasks()),

@@ -7,7 +7,7 @@ import pandas as pd
 from .. import plots
 from ..io import read_npz, read_table
 from ..netids import net_of, unit_of
-from ..plots import behaviour, degeneracy, dynamics, similarity, training
+from ..plots import behaviour, decoding, degeneracy, dynamics, similarity, training
 
 
 def draw_training(inp, label):
@@ -39,13 +39,20 @@ def draw_dsa_mds(inp, label):
     return similarity.mds_embedding(read_table(inp.mds), label, "DSA")
 
 
+def draw_decoding(inp, label):
+    from .decoding import matrices, read_decoding_table
+
+    arrays = read_npz(inp.matrices)
+    return decoding.decoding_panels(read_decoding_table(inp.table), matrices(arrays), arrays["times"], label)
+
+
 def draw_degeneracy(inp, label):
     return degeneracy.degeneracy_levels({unit_of(f): read_table(f) for f in inp.tables})
 
 
 PANELS = {"training": draw_training, "predictability": draw_predictability, "ood": draw_ood,
           "fixed_points": draw_fixed_points, "dsa_mds": draw_dsa_mds, "manifolds": draw_manifolds,
-          "degeneracy": draw_degeneracy}
+          "degeneracy": draw_degeneracy, "decoding": draw_decoding}
 
 
 def figure_job(panel: str, inputs, label: str, pdf, png):
