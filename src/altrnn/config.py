@@ -17,6 +17,7 @@ keeps the committed file equal to it.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import json
 import re
@@ -27,7 +28,7 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from . import netids
 
 __all__ = ["ConfigError", "ModelSection", "TrainConfig", "StandardConfig", "InsdConfig", "EvaluateConfig",
-           "DynamicsConfig", "SimilarityConfig", "DecodingConfig", "ThreadsConfig", "Settings", "Study", "Config", "load",
+           "DynamicsConfig", "SimilarityConfig", "DecodingConfig", "StressConfig", "ThreadsConfig", "Settings", "Study", "Config", "load",
            "canonical", "json_schema", "SECTIONS", "ENTRY_SECTIONS"]
 
 METRICS = ("cka", "rsa", "procrustes", "dsa")
@@ -175,6 +176,18 @@ class DecodingConfig:
 
 
 @dataclass(frozen=True)
+class StressConfig:
+    """Stress grid: every network at every level of each out-of-distribution axis, against the standard group."""
+
+    axes: dict[str, dict] = _f({})  # name -> {key: task param or model.sigma_rec (or a list), levels, scale}
+    n_trials: int = _f(128, minimum=1)  # trials per level (the same trials and noise for every network)
+    seed: int = _f(2718, minimum=0)
+    alpha: float = _f(0.05, exclusive_minimum=0, exclusive_maximum=1)  # after the correction
+    correction: str = _f("holm", choices=("holm", "bh", "none"))  # over every test of a unit
+    n_boot: int = _f(2000, minimum=100)  # bootstrap resamples of the standard group's mean
+
+
+@dataclass(frozen=True)
 class ThreadsConfig:
     """Threads per job (numba and BLAS)."""
 
@@ -183,7 +196,7 @@ class ThreadsConfig:
 
 SECTIONS = {"model": ModelSection, "train": TrainConfig, "standard": StandardConfig, "insd": InsdConfig,
             "evaluate": EvaluateConfig, "dynamics": DynamicsConfig, "similarity": SimilarityConfig,
-            "decoding": DecodingConfig, "threads": ThreadsConfig}
+            "decoding": DecodingConfig, "stress": StressConfig, "threads": ThreadsConfig}
 ENTRY_SECTIONS = [s for s in SECTIONS if s != "threads"]  # what a task entry or study may override
 ENTRY_KEYS = ["task", "params", *ENTRY_SECTIONS]
 STUDY_KEYS = ["base", "axes", "combine", "condition_figures", "factor", *ENTRY_KEYS]
@@ -272,6 +285,8 @@ def parse_section(cls, raw, where: str):
     section = cls(**values)
     if cls is SimilarityConfig:
         _check_metric_options(section, where)
+    if cls is StressConfig:
+        section = _check_stress(section, where)
     return section
 
 
@@ -285,6 +300,74 @@ def _check_metric_options(section: SimilarityConfig, where: str):
         if unknown:
             raise ConfigError(f"{where}.options.{metric}.{unknown[0]}: unknown option of {metric}; "
                               f"options: {list(METRIC_OPTIONS[metric])}")
+
+
+STRESS_AXIS_KEYS = ("key", "levels", "scale")
+
+
+def _check_stress(section: "StressConfig", where: str) -> "StressConfig":
+    """The stress axes in one form, {name: {key: [keys], levels: [numbers], scale: bool}}; wrong ones named."""
+    axes = {}
+    for name, spec in section.axes.items():
+        at = f"{where}.axes.{name}"
+        if not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", name):
+            raise ConfigError(f"{at}: an axis name is a letter then letters, digits or _")
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{at}: expected a mapping with `key` and `levels`, got {spec!r}")
+        unknown = sorted(set(spec) - set(STRESS_AXIS_KEYS))
+        if unknown:
+            raise ConfigError(f"{at}.{unknown[0]}: unknown key; valid keys: {list(STRESS_AXIS_KEYS)}")
+        keys = spec.get("key")
+        keys = [keys] if isinstance(keys, str) else keys
+        if not isinstance(keys, list) or not keys or not all(
+                isinstance(k, str) and (k == "model.sigma_rec" or re.match(r"^params\.\w+$", k)) for k in keys):
+            raise ConfigError(f"{at}.key: expected params.<task parameter> or model.sigma_rec (or a list of "
+                              f"them), got {spec.get('key')!r}")
+        if len(set(keys)) != len(keys):
+            raise ConfigError(f"{at}.key: keys must be distinct, got {keys!r}")
+        levels = spec.get("levels")
+        if not isinstance(levels, list) or not levels:
+            raise ConfigError(f"{at}.levels: expected a non-empty list of numbers, got {levels!r}")
+        for i, v in enumerate(levels):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or abs(v) == float("inf") or v < 0:
+                raise ConfigError(f"{at}.levels[{i}]: expected a finite number >= 0, got {v!r}")
+        if len(set(levels)) != len(levels):
+            raise ConfigError(f"{at}.levels: values must be distinct, got {levels!r}")
+        scale = spec.get("scale", False)
+        if not isinstance(scale, bool):
+            raise ConfigError(f"{at}.scale: expected true or false, got {scale!r}")
+        axes[name] = {"key": keys, "levels": list(levels), "scale": scale}
+    return dataclasses.replace(section, axes=axes)
+
+
+def _check_stress_levels(sections: dict, task, kind: str, where: str):
+    """Every level of every stress axis makes a valid task and noise; the statistics have a standard group."""
+    from .tasks import make_task
+    from .tasks.stress import level_setting, param_name
+
+    stress = sections["stress"]
+    if not stress.axes:
+        return
+    n_std = len(sections["standard"].g) * len(sections["standard"].seeds)
+    if n_std < 2:
+        raise ConfigError(f"{where}.stress.axes: the stress statistics need at least 2 standard networks, "
+                          f"this entry has {n_std}")
+    for name, spec in stress.axes.items():
+        at = f"{where}.stress.axes.{name}"
+        for key in spec["key"]:
+            p = param_name(key)
+            if p is not None and not (p in task.params and isinstance(task.params[p], (int, float))
+                                      and not isinstance(task.params[p], bool)):
+                numeric = sorted(k for k, v in task.params.items() if isinstance(v, (int, float))
+                                 and not isinstance(v, bool))
+                raise ConfigError(f"{at}.key: {key!r} is not a numeric parameter of task {kind!r}; "
+                                  f"numeric parameters: {numeric}")
+        for i, level in enumerate(spec["levels"]):
+            changes, _ = level_setting(spec, level, task.params, sections["model"].sigma_rec)
+            try:
+                make_task(kind, {**task.params, **changes})
+            except ValueError as exc:
+                raise ConfigError(f"{at}.levels[{i}]: level {level!r} gives an invalid task: {exc}") from None
 
 
 def deep_merge(base: dict, over: dict) -> dict:
@@ -326,6 +409,7 @@ class Settings:
     evaluate: EvaluateConfig
     dynamics: DynamicsConfig
     similarity: SimilarityConfig
+    stress: StressConfig
     decoding: DecodingConfig
     study: str | None = None
     axes: dict = field(default_factory=dict)  # axis key -> this condition's value
@@ -405,6 +489,7 @@ def _settings(raw: dict, entry: dict, label: str, where: str, study=None, axes=N
         if len(u) != task.n_in:
             raise ConfigError(f"{where}.dynamics.inputs.{name}: {len(u)} value(s), but task {kind!r} has "
                               f"{task.n_in} input channel(s)")
+    _check_stress_levels(sections, task, kind, where)
     # Distinct g values (checked by the section) give distinct ids: netids.format_number is exact.
     return Settings(label=label, task=kind, params=canonical(task.params), study=study, axes=axes or {},
                     **sections)

@@ -118,6 +118,11 @@ def degeneracy_tasks():
     return [t for t in CFG.tasks if UNITS[t].has_degeneracy()]
 
 
+def stress_units():
+    """Figure units with a stress grid (`stress.axes`): their stress tables and win/loss figure."""
+    return [u for u in figure_units() if UNITS[u].stress.axes]
+
+
 def has_decoding(label):
     """The unit's task declares variables to decode (it overrides Task.task_variables)."""
     from altrnn.tasks import TASKS
@@ -148,6 +153,7 @@ def figure_targets():
         if has_decoding(u)
         for ext in ("pdf", "png")
     ]
+    out += [netids.figure_file(u, "stress", ext) for u in stress_units() for ext in ("pdf", "png")]
     if degeneracy_tasks():
         out += ["results/figures/degeneracy.pdf", "results/figures/degeneracy.png"]
     return out
@@ -172,6 +178,8 @@ def unit_targets(label):
     out += [netids.similarity_file(label, f"{m}_mds.csv") for m in s.similarity.metrics]
     if s.has_degeneracy():
         out.append(netids.degeneracy_file(label))
+    if label in stress_units():
+        out += [f"{netids.unit_dir(label)}/{f}" for f in ("stress.csv", "stress_statistics.csv")]
     if has_decoding(label):
         out += [f"{netids.unit_dir(label)}/decoding.{ext}" for ext in ("csv", "npz")]
     return out

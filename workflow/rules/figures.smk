@@ -120,6 +120,22 @@ rule figure_decoding:
         "../scripts/figures.py"
 
 
+rule figure_stress:
+    input:
+        stats="results/{task}/stress_statistics.csv",
+        code=code_stamp("figures"),
+    output:
+        **figure_outputs("stress"),
+    log:
+        "logs/{task}/figure_stress.log",
+    conda:
+        "../../envs/altrnn.yaml"
+    params:
+        panel="stress",
+    script:
+        "../scripts/figures.py"
+
+
 rule figure_degeneracy:
     input:
         tables=expand("results/{task}/degeneracy.csv", task=degeneracy_tasks()),

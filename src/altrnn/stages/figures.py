@@ -8,6 +8,7 @@ from .. import plots
 from ..io import read_npz, read_table
 from ..netids import net_of, unit_of
 from ..plots import behaviour, decoding, degeneracy, dynamics, similarity, training
+from ..plots import stress
 
 
 def draw_training(inp, label):
@@ -46,13 +47,20 @@ def draw_decoding(inp, label):
     return decoding.decoding_panels(read_decoding_table(inp.table), matrices(arrays), arrays["times"], label)
 
 
+def draw_stress(inp, label):
+    from ..analysis.stress_statistics import read_statistics
+
+    stats = read_statistics(inp.stats)
+    return stress.stress_panels(stats, label, stats["correction"].iloc[0], stats["alpha"].iloc[0])
+
+
 def draw_degeneracy(inp, label):
     return degeneracy.degeneracy_levels({unit_of(f): read_table(f) for f in inp.tables})
 
 
 PANELS = {"training": draw_training, "predictability": draw_predictability, "ood": draw_ood,
           "fixed_points": draw_fixed_points, "dsa_mds": draw_dsa_mds, "manifolds": draw_manifolds,
-          "degeneracy": draw_degeneracy, "decoding": draw_decoding}
+          "degeneracy": draw_degeneracy, "stress": draw_stress, "decoding": draw_decoding}
 
 
 def figure_job(panel: str, inputs, label: str, pdf, png):
