@@ -146,6 +146,11 @@ class DynamicsConfig:
     slow_exclusion: float = _f(0.05, minimum=0)  # slow points this close (relative) to a fixed point are dropped
     max_iters: int = _f(2000, minimum=0)
     max_period: int = _f(4, minimum=1)  # ReLU networks: longest cycle searched exactly
+    cycle_seeds: int = _f(16, minimum=0)  # tanh networks: visited states iterated in search of cycles (0: none)
+    cycle_transient: int = _f(1000, minimum=0)  # steps each is iterated before looking for its return
+    cycle_max_steps: int = _f(300, minimum=2)  # longest period (in steps) looked for
+    cycle_return_tol: float = _f(0.01, exclusive_minimum=0)  # return distance, relative to the orbit's spread
+    phase_tol: float = _f(0.05, exclusive_minimum=0)  # a cycle's multiplier this close to 1 along it: the phase
     n_plot_trials: int = _f(16, minimum=1)  # trajectories stored (in PCA coordinates) for the figures
     max_saddles: int = _f(4, minimum=0)  # manifolds are grown for at most this many saddles per input
     basin_resolution: int = _f(60, minimum=2)  # grid points per side of the ReLU basin map

@@ -7,9 +7,11 @@ direction v: the eigenvector of each real unstable eigenvalue, and the real
 and imaginary parts of that of each complex pair (one pair gives two
 directions). Directions are unit vectors, so eps is a Euclidean distance.
 A branch ends when it comes within `tol` of an attractor (by default every
-stable fixed point), when it stalls elsewhere (it reached a fixed point not
-in the list), or after max_steps; `reaches` is the index of the attractor in
-the FixedPoints, -1 if none.
+stable fixed point), or of a cycle's orbit (`cycles`, e.g. from
+periodic_orbits.find_cycles: within tol of the polygon through its points,
+plus that polygon's sagging), when it stalls elsewhere (it reached a fixed
+point not in the list), or after max_steps; `reaches` is the index of the
+attractor in the FixedPoints, or len(points) + j for cycle j, -1 if none.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pandas as pd
 
 from ..model.network import ModelConfig, Params
 from .fixed_points import FixedPoints
+from .periodic_orbits import distance_to_orbit, orbit_tolerance
 from .stability import jacobian, rnn_map
 
 TABLE_COLUMNS = ["saddle", "direction", "sign", "reaches", "steps"]
@@ -91,13 +94,15 @@ def unstable_directions(J, marginal_tol: float = 1e-3) -> tuple[np.ndarray, np.n
 
 def unstable_manifolds(params: Params, cfg: ModelConfig, u, points: FixedPoints, eps: float = 1e-3,
                        max_steps: int = 2000, tol: float = 1e-3, attractors=None,
-                       stall_speed: float = 1e-12) -> Skeleton:
+                       stall_speed: float = 1e-12, cycles=(), check_every: int = 10) -> Skeleton:
     """Follow both branches of every unstable direction of every saddle until they reach an attractor.
 
     attractors: indices into `points` of the states that count as destinations
     (default: the stable fixed points). A branch stops within tol (Euclidean)
     of one of them, or when its step ||F(x) - x|| falls below stall_speed away
-    from all of them (reaches -1), or after max_steps (reaches -1).
+    from all of them (reaches -1), or after max_steps (reaches -1). cycles: orbits (k, N) each; a
+    branch within tol (plus the polygon's sagging) of cycle j's orbit stops with reaches =
+    len(points) + j (checked every check_every steps).
     """
     if not isinstance(points, FixedPoints):
         raise TypeError("points must be a FixedPoints (from find_fixed_points)")
@@ -116,6 +121,8 @@ def unstable_manifolds(params: Params, cfg: ModelConfig, u, points: FixedPoints,
     if attractors.size and (attractors.min() < 0 or attractors.max() >= len(points)):
         raise ValueError(f"attractors must index the {len(points)} points, got {attractors.tolist()}")
     targets = points.x[attractors]
+    cycles = [np.asarray(o, dtype=np.float64).reshape(-1, cfg.n_rec) for o in cycles]
+    cycle_tols = [orbit_tolerance(o, tol) for o in cycles]
 
     saddle, direction, sign, eigval, starts = [], [], [], [], []
     for k in np.flatnonzero(fixed & (points.stability == "saddle")):
@@ -139,6 +146,11 @@ def unstable_manifolds(params: Params, cfg: ModelConfig, u, points: FixedPoints,
             near = dist.min(axis=1) < tol
             reaches[live[near]] = attractors[dist[near].argmin(axis=1)]
             done |= near
+        if cycles and t % check_every == 0:
+            for j, (orbit, ctol) in enumerate(zip(cycles, cycle_tols)):
+                near = ~done & (distance_to_orbit(X, orbit) < ctol)
+                reaches[live[near]] = len(points) + j
+                done |= near
         if t == max_steps:
             break
         X_next = rnn_map(params, cfg, X, u)

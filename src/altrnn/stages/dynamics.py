@@ -13,7 +13,7 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
-from ..analysis import fixed_points, manifolds_pl, plrnn, skeleton
+from ..analysis import fixed_points, manifolds_pl, periodic_orbits, plrnn, skeleton
 from ..config import DynamicsConfig, parse_section
 from ..io import SavedModel, load_model, write_csv, write_npz
 from ..model import forward
@@ -67,12 +67,15 @@ def pca(states, n_components: int = 3):
 
 
 def fixed_point_analysis(saved: SavedModel, task, settings: dict | None = None):
-    """Fixed and slow points (optimised, any network) and exact fixed points and cycles (ReLU networks).
+    """Fixed and slow points (optimised, any network), exact fixed points and cycles (ReLU networks)
+    and periodic orbits reached from visited states (tanh networks, method `periodic`).
 
     Returns (table, arrays): the table has one row per point (POINT_COLUMNS),
-    `row` i of the table is row i of the arrays x (K, N), eigvals (K, N),
-    eigvecs (K, N, 3) (NaN for exact cycles), period (K,). orbit (P, N) with
-    orbit_row (P,) holds every point of every exact cycle. The arrays also hold
+    `row` i of the table is row i of the arrays x (K, N), eigvals (K, N) (for
+    cycles their Floquet multipliers), eigvecs (K, N, 3) (NaN for cycles),
+    period (K,), period_steps (K,) (the period in steps, non-integer for a
+    tanh near cycle; 1 for points). orbit (P, N) with orbit_row (P,) holds
+    every point of every cycle. The arrays also hold
     the PCA plane of the visited states (pca_mean, pca_axes) and some
     trajectories in it (trajectories_pc, (T+1, n_plot_trials, 3)), and the
     inputs analysed (condition_names, condition_inputs).
@@ -83,7 +86,7 @@ def fixed_point_analysis(saved: SavedModel, task, settings: dict | None = None):
     mean, axes = pca(states)
     inputs = analysis_inputs(task, cfg.n_in, s["inputs"])
     N = cfg.n_rec
-    parts, orbits, orbit_rows, n_rows = [], [], [], 0
+    parts, orbits, orbit_rows, period_steps, n_rows = [], [], [], [], 0
     for c, (name, u) in enumerate(inputs.items()):
         rng = np.random.default_rng([s["seed"], c])
         init = fixed_points.sample_initial_states(states, s["n_initial"], s["noise"], rng)
@@ -93,6 +96,7 @@ def fixed_point_analysis(saved: SavedModel, task, settings: dict | None = None):
             visited=states.reshape(-1, N))
         a = fps.arrays()
         parts.append((fps.table().assign(condition=name, method="optimised"), a["x"], a["eigvals"], a["eigvecs"]))
+        period_steps.append(np.ones(len(fps)))
         n_rows += len(fps)
         counts = pd.Series(fps.stability).value_counts()
         log.info("%s: %d fixed and slow points (%s)", name, len(fps), ", ".join(f"{n} {k}" for k, n in counts.items()))
@@ -103,10 +107,27 @@ def fixed_point_analysis(saved: SavedModel, task, settings: dict | None = None):
             nd = a["eigvecs"].shape[2]
             parts.append((exact.table().assign(condition=name, method="exact"), e["x"], e["eigvals"],
                           np.full((len(exact), N, nd), np.nan, dtype=complex)))
+            period_steps.append(e["period"].astype(np.float64))
             orbits.append(e["orbit"])
             orbit_rows.append(e["orbit_point"] + n_rows)
             n_rows += len(exact)
             log.info("%s: exact search found periods %s", name, np.bincount(e["period"]).tolist())
+        elif s["cycle_seeds"]:
+            seeds = fixed_points.sample_initial_states(states, s["cycle_seeds"], 0.0,
+                                                       np.random.default_rng([s["seed"], c, 2]))
+            cyc = periodic_orbits.find_cycles(
+                params, cfg, u, seeds, max_steps=s["cycle_max_steps"], n_transient=s["cycle_transient"],
+                return_tol=s["cycle_return_tol"], q_tol=s["q_tol"], unique_tol=s["unique_tol"],
+                phase_tol=s["phase_tol"])
+            e = cyc.arrays()
+            nd = a["eigvecs"].shape[2]
+            parts.append((cyc.table().assign(condition=name, method="periodic"), e["x"], e["eigvals"],
+                          np.full((len(cyc), N, nd), np.nan, dtype=complex)))
+            period_steps.append(e["period_steps"])
+            orbits.append(e["orbit"])
+            orbit_rows.append(e["orbit_point"] + n_rows)
+            n_rows += len(cyc)
+            log.info("%s: %d cycles, periods (steps) %s", name, len(cyc), np.round(e["period_steps"], 2).tolist())
     table = pd.concat([p[0] for p in parts], ignore_index=True)
     x = np.concatenate([p[1] for p in parts]).reshape(-1, N)
     pcs = (x - mean) @ axes.T
@@ -118,6 +139,7 @@ def fixed_point_analysis(saved: SavedModel, task, settings: dict | None = None):
         "eigvals": np.concatenate([p[2] for p in parts]).reshape(-1, N),
         "eigvecs": np.concatenate([p[3] for p in parts]),
         "period": table["period"].to_numpy(),
+        "period_steps": np.concatenate(period_steps),
         "orbit": np.concatenate(orbits).reshape(-1, N) if orbits else np.empty((0, N)),
         "orbit_row": np.concatenate(orbit_rows) if orbit_rows else np.empty(0, dtype=np.int64),
         "pca_mean": mean,
@@ -139,7 +161,8 @@ def manifold_analysis(saved: SavedModel, task, points: pd.DataFrame, point_array
 
     Smooth (tanh) networks: both branches of every unstable direction of up to
     max_saddles saddles per input, followed until they reach a stable point
-    (the heteroclinic skeleton; `reaches` is a row of the points table).
+    or a stable cycle (the heteroclinic skeleton; `reaches` is a row of the
+    points table, `stopped` says "reached", "reached cycle" or "no attractor").
     ReLU networks: the exact piecewise-linear 1-D unstable and stable manifolds
     of up to max_saddles saddles with one unstable direction, and the basin of
     attraction of each exact stable point and cycle on the PCA plane (first
@@ -170,12 +193,20 @@ def manifold_analysis(saved: SavedModel, task, points: pd.DataFrame, point_array
             saddles = np.flatnonzero((fps.kind == "fixed") & (fps.stability == "saddle"))[: s["max_saddles"]]
             keep = np.flatnonzero((fps.kind != "fixed") | (fps.stability != "saddle"))
             chosen = np.sort(np.concatenate([saddles, keep]))
-            sk = skeleton.unstable_manifolds(params, cfg, u, _subset(fps, chosen))
+            cycle_rows = _condition_rows(points, name, "periodic")
+            cycle_rows = cycle_rows[(points["stability"].iloc[cycle_rows] == "stable").to_numpy()]
+            orbits = [point_arrays["orbit"][point_arrays["orbit_row"] == r] for r in cycle_rows]
+            sk = skeleton.unstable_manifolds(params, cfg, u, _subset(fps, chosen), cycles=orbits)
             for b, r in enumerate(sk.table().itertuples()):
-                reaches = int(idx[chosen[r.reaches]]) if r.reaches >= 0 else -1
+                if r.reaches >= len(chosen):
+                    reaches, stopped = int(cycle_rows[r.reaches - len(chosen)]), "reached cycle"
+                elif r.reaches >= 0:
+                    reaches, stopped = int(idx[chosen[r.reaches]]), "reached"
+                else:
+                    reaches, stopped = -1, "no attractor"
                 add_curve({"condition": name, "kind": "unstable", "point": int(idx[chosen[r.saddle]]), "branch": b,
                            "direction": r.direction, "sign": r.sign, "reaches": reaches, "steps": r.steps,
-                           "stopped": "reached" if reaches >= 0 else "no attractor"}, sk.trajectory(b))
+                           "stopped": stopped}, sk.trajectory(b))
         else:
             idx = _condition_rows(points, name, "exact")
             sub = points.iloc[idx]
