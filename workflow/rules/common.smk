@@ -109,6 +109,7 @@ FIGURE_PANELS = [
     "ood",
     "fixed_points",
     "manifolds",
+    "spectra",
     "dsa_mds",
 ]
 

@@ -87,6 +87,24 @@ rule figure_manifolds:
         "../scripts/figures.py"
 
 
+rule figure_spectra:
+    input:
+        tables=net_files("fixed_points.csv"),
+        arrays=net_files("fixed_points.npz"),
+        models=net_files("model.npz"),
+        code=code_stamp("figures"),
+    output:
+        **figure_outputs("spectra"),
+    log:
+        "logs/{task}/figure_spectra.log",
+    conda:
+        "../../envs/altrnn.yaml"
+    params:
+        panel="spectra",
+    script:
+        "../scripts/figures.py"
+
+
 rule figure_dsa_mds:
     input:
         mds="results/{task}/similarity/dsa_mds.csv",

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ..netids import group_of
 from .common import net_order
 
 STABILITY_MARKERS = {"stable": "o", "marginal": "D", "saddle": "X", "unstable": "^"}
@@ -94,4 +95,49 @@ def manifold_panels(nets: dict[str, tuple], task: str):
         ax.axis("off")
     fig.suptitle(f"{task}: invariant manifolds of saddles (PC1, PC2)", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.96))
+    return fig
+
+
+STABILITY_COLOURS = {"stable": "tab:blue", "marginal": "tab:green", "saddle": "tab:orange", "unstable": "tab:red"}
+
+
+def spectrum_panels(nets: dict[str, tuple], task: str):
+    """Jacobian eigenvalues of every fixed point, one column per family (std, ref, alt1, ...).
+
+    nets: net_id -> (fixed_points table, fixed_points arrays, alpha). Top row: the map's
+    eigenvalues with the unit circle; bottom row: the continuous-time ones, (lambda - 1) / alpha
+    in units of 1/tau, with the imaginary axis. Colour: the fixed point's stability. Slow points and
+    cycles are left out (a cycle's multipliers are not a fixed point's spectrum).
+    """
+    groups = {}
+    for net in net_order(nets):
+        groups.setdefault(group_of(net), []).append(net)
+    fig, axes = plt.subplots(2, len(groups), figsize=(2.8 * len(groups), 5.6), squeeze=False)
+    circle = np.exp(1j * np.linspace(0, 2 * np.pi, 200))
+    for col, (family, members) in enumerate(groups.items()):
+        top, bottom = axes[0, col], axes[1, col]
+        top.plot(circle.real, circle.imag, color="0.5", lw=0.7, zorder=0)
+        bottom.axvline(0, color="0.5", lw=0.7, zorder=0)
+        n_points = 0
+        for net in members:
+            table, arrays, alpha = nets[net]
+            rows = np.flatnonzero(((table["kind"] == "fixed") & (table["period"] == 1)).to_numpy())
+            n_points += rows.size
+            for r in rows:
+                lam = arrays["eigvals"][r]
+                colour = STABILITY_COLOURS[table["stability"].iloc[r]]
+                top.scatter(lam.real, lam.imag, s=6, color=colour, alpha=0.6, linewidth=0)
+                ct = (lam - 1) / alpha
+                bottom.scatter(ct.real, ct.imag, s=6, color=colour, alpha=0.6, linewidth=0)
+        top.set(title=f"{family}: {n_points} points, {len(members)} net(s)", aspect="equal",
+                xlabel="Re $\\lambda$", ylabel="Im $\\lambda$" if col == 0 else None)
+        bottom.set(xlabel="Re $\\lambda_{ct}$ (1/$\\tau$)", ylabel="Im $\\lambda_{ct}$" if col == 0 else None)
+        for ax in (top, bottom):
+            ax.title.set_fontsize(8)
+            ax.tick_params(labelsize=7)
+    handles = [plt.Line2D([], [], ls="", marker="o", color=c, label=k) for k, c in STABILITY_COLOURS.items()]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7, frameon=False)
+    fig.suptitle(f"{task}: Jacobian spectra of the fixed points (top: map, unit circle; "
+                 "bottom: continuous time, imaginary axis)", fontsize=9)
+    fig.tight_layout(rect=(0, 0.04, 1, 0.96))
     return fig

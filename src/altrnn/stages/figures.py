@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import plots
-from ..io import read_npz, read_table
+from ..io import load_model, read_npz, read_table
 from ..netids import net_of, unit_of
 from ..plots import behaviour, decoding, degeneracy, dynamics, similarity, training
 from ..plots import stress
@@ -36,6 +36,12 @@ def draw_manifolds(inp, label):
     return dynamics.manifold_panels(nets, label)
 
 
+def draw_spectra(inp, label):
+    nets = {net_of(c): (read_table(c), read_npz(n), load_model(m).config.alpha)
+            for c, n, m in zip(inp.tables, inp.arrays, inp.models)}
+    return dynamics.spectrum_panels(nets, label)
+
+
 def draw_dsa_mds(inp, label):
     return similarity.mds_embedding(read_table(inp.mds), label, "DSA")
 
@@ -60,6 +66,7 @@ def draw_degeneracy(inp, label):
 
 PANELS = {"training": draw_training, "predictability": draw_predictability, "ood": draw_ood,
           "fixed_points": draw_fixed_points, "dsa_mds": draw_dsa_mds, "manifolds": draw_manifolds,
+          "spectra": draw_spectra,
           "degeneracy": draw_degeneracy, "stress": draw_stress, "decoding": draw_decoding}
 
 
