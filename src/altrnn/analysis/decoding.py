@@ -114,7 +114,8 @@ def cross_temporal(W, b, states: np.ndarray, targets: np.ndarray, kind: str):
 
 
 def decode(states: np.ndarray, values: np.ndarray, ridge: float, test_fraction: float = 0.5):
-    """Decode one variable: (kind, score matrix, circular-error matrix, n_test).
+    """Decode one variable: (kind, score matrix, circular-error matrix, n_test (T,): the held-out trials on
+    which the variable is defined at each step).
 
     states (T, B, N) on B trials; values (T, B) or (T, B, k) NaN where undefined.
     The last round(B * test_fraction) trials are held out (trials come from a
@@ -132,4 +133,4 @@ def decode(states: np.ndarray, values: np.ndarray, ridge: float, test_fraction: 
     targets = coded(values, kind)
     W, b = fit_decoders(states[:, :-n_test], targets[:, :-n_test], ridge)
     score, circular = cross_temporal(W, b, states[:, -n_test:], targets[:, -n_test:], kind)
-    return kind, score, circular, n_test
+    return kind, score, circular, np.isfinite(targets[:, -n_test:]).all(axis=2).sum(axis=1)

@@ -28,7 +28,8 @@ SEPARATOR = "__"  # npz key of a matrix: {net_id}__{variable}
 def decode_networks(models: dict, task, n_trials: int, seed: int, ridge: float, stride: int,
                     test_fraction: float) -> tuple[pd.DataFrame, dict]:
     """The decoding table (COLUMNS) and arrays: `times` and one cross-temporal score matrix per network and
-    variable. measure is accuracy (binary variables) or r2, plus circular_error (radians) for an angle."""
+    variable. measure is accuracy (binary variables) or r2, plus circular_error (radians) for an angle;
+    n_test is the number of held-out trials on which the variable is defined at that step."""
     from ..model import forward  # here, so that the figure job reading these files never loads numba
 
     batch = task.batch(n_trials, np.random.default_rng(seed))
@@ -47,7 +48,7 @@ def decode_networks(models: dict, task, n_trials: int, seed: int, ridge: float, 
                 measures["circular_error"] = np.diag(circular)
             for measure, values_t in measures.items():
                 rows += [{"net_id": name, "variable": var, "kind": kind, "measure": measure, "time": int(t),
-                          "value": float(v), "n_test": n_test} for t, v in zip(times, values_t)]
+                          "value": float(v), "n_test": int(n)} for t, v, n in zip(times, values_t, n_test)]
         log.info("%s: peak decodability %s", name, ", ".join(
             f"{v} {np.nanmax(np.diag(arrays[f'{name}{SEPARATOR}{v}'])):.2f}" for v in variables))
     return pd.DataFrame(rows, columns=COLUMNS), arrays
