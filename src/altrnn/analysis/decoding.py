@@ -43,7 +43,7 @@ def coded(values: np.ndarray, kind: str) -> np.ndarray:
     """The variable as regression targets (T, B, k): a binary variable becomes -1 (lower value) / +1."""
     values = np.asarray(values, dtype=np.float64)
     if kind == "binary":
-        lo, hi = np.unique(values[np.isfinite(values)])
+        hi = np.unique(values[np.isfinite(values)])[-1]
         values = np.where(np.isfinite(values), np.where(values == hi, 1.0, -1.0), np.nan)
     return values[..., None] if values.ndim == 2 else values
 
