@@ -59,7 +59,9 @@ def test_the_factor_figure_has_a_panel_per_task_and_intervals(degeneracy_run):
     written = yaml.safe_load((degeneracy_run / "config.yaml").read_text())
     assert list(table["study"].unique()) == list(written["studies"])  # config order
     assert set(table["axis"]) == {"model.n_rec"}
-    assert (table["measure"] == "degeneracy").all()
+    assert set(table["measure"]) == {"degeneracy", "feature_learning"}
+    assert set(table.loc[table["measure"] == "feature_learning", "panel"]) == {
+        "feature learning: weight_change", "feature learning: kernel_alignment"}
     for study, rows in table.groupby("study"):
         assert sorted(rows["x"].unique()) == [4, 8], study
         assert (rows["n"] == 3).all(), study

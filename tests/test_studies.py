@@ -11,8 +11,8 @@ from tiny import TINY, planned_outputs, snakemake, write_config
 
 STUDY = "results/studies/width"
 TABLES = ("conditions", "eval", "training", "similarity", "degeneracy", "trends")
-MEASURES = ("accuracy", "loss", "iterations", "final_task_loss", "linear_predictability", "similarity",
-            "degeneracy")
+MEASURES = ("accuracy", "loss", "iterations", "final_task_loss", "feature_learning", "linear_predictability",
+            "similarity", "degeneracy")
 
 
 def study_config():

@@ -52,6 +52,7 @@ TABLE_COLUMNS = {
     "eval.csv": ["condition", "loss", "accuracy"],
     "train_log.csv": ["iteration", "loss", "task_loss", "penalty", "grad_norm"],
     "train_time.csv": ["iterations", "seconds"],
+    "diagnostics.csv": ["weight_change", "kernel_alignment", "iterations", "converged"],
     "linear_predictability.csv": ["net_a", "net_b", "space", "value"],
     "fixed_points.csv": ["condition", "method", "point", "kind", "stability"],
     "manifolds.csv": ["condition", "kind", "point", "branch", "reaches", "stopped"],

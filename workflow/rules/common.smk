@@ -226,7 +226,13 @@ def study_inputs(w):
         for n in c["net_ids"]:
             files += [
                 netids.net_file(c["label"], n, f)
-                for f in ("eval.csv", "train_log.csv", "train_time.csv", "model.npz")
+                for f in (
+                    "eval.csv",
+                    "train_log.csv",
+                    "train_time.csv",
+                    "diagnostics.csv",
+                    "model.npz",
+                )
             ]
         files.append(netids.similarity_file(c["label"], "linear_predictability.csv"))
         files += [netids.similarity_file(c["label"], f"{m}.csv") for m in c["metrics"]]

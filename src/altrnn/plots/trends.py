@@ -17,6 +17,7 @@ TITLES = {
     "loss": "loss (per evaluation condition)",
     "iterations": "training iterations",
     "final_task_loss": "final task loss",
+    "feature_learning": "feature learning: relative weight change and tangent-kernel alignment (init vs end)",
     "linear_predictability": "held-out linear predictability r2 (predictor \u2192 predicted)",
     "similarity": "similarity between networks (CKA, RSA: similarity; Procrustes, DSA: distance)",
     "degeneracy": "degeneracy of the standard networks",

@@ -3,7 +3,8 @@
 results/studies/{study}/ gets
 - conditions.csv   one row per condition: study_condition, one column per axis
 - eval.csv         every network's eval.csv rows
-- training.csv     per network: iterations, converged, final loss and task loss, training seconds
+- training.csv     per network: iterations, converged, final loss and task loss, training seconds, and the
+                   feature-learning diagnostics (relative weight change, tangent-kernel alignment)
 - similarity.csv   every pair's value of linear predictability (full, nullspace) and of each metric
 - degeneracy.csv   each condition's degeneracy rows (with their bootstrap intervals)
 - trends.csv       what the figures draw: per measure, panel, facet row, axis value and family of
@@ -31,6 +32,7 @@ from ..io import read_npz, read_table, write_csv
 log = logging.getLogger("altrnn.stages.study")
 
 TREND_COLUMNS = ["measure", "panel", "facet", "x", "family", "mean", "ci_low", "ci_high", "n"]
+FEATURE_LEARNING = ("weight_change", "kernel_alignment")  # per network, from diagnostics.csv
 DEGENERACY_MEASURES = ("sigma_ood", "mean_dsa_distance", "dsa_null", "dsa_ratio", "mean_weight_distance",
                        "mean_svcca")  # the published measures (analysis.degeneracy), one trend panel each
 
@@ -72,6 +74,8 @@ def collect(conditions: list[dict]) -> dict[str, pd.DataFrame]:
                    "converged": bool(meta["converged"]), "final_loss": last["loss"],
                    "final_task_loss": last["task_loss"],
                    "seconds": read_table(netids.net_file(label, net, "train_time.csv"))["seconds"].iloc[0]}
+            diagnostics = read_table(netids.net_file(label, net, "diagnostics.csv")).iloc[0]
+            row.update({k: diagnostics[k] for k in FEATURE_LEARNING})
             parts["training"].append(_tag(pd.DataFrame([row]), c))
         lp = read_table(netids.similarity_file(label, "linear_predictability.csv"))
         parts["similarity"].append(_tag(lp.assign(metric="linear_predictability"), c))
@@ -121,6 +125,9 @@ def trend_table(tables: dict, axes: list[str], n_boot: int = 2000) -> pd.DataFra
     tr = tables["training"]
     for measure in ("iterations", "final_task_loss"):
         units += [(measure, "", r.study_condition, r.family, getattr(r, measure)) for r in tr.itertuples()]
+    for panel in FEATURE_LEARNING:
+        units += [("feature_learning", panel, r.study_condition, netids.group_of(r.net_id), getattr(r, panel))
+                  for r in tr.itertuples()]
     sim = tables["similarity"]
     if len(sim):
         lp = sim[sim["metric"] == "linear_predictability"]
@@ -146,8 +153,8 @@ def trend_table(tables: dict, axes: list[str], n_boot: int = 2000) -> pd.DataFra
     return pd.DataFrame(rows, columns=TREND_COLUMNS)
 
 
-TREND_MEASURES = ["accuracy", "loss", "iterations", "final_task_loss", "linear_predictability", "similarity",
-                  "degeneracy"]  # one figure each: trend_{measure}.pdf|png
+TREND_MEASURES = ["accuracy", "loss", "iterations", "final_task_loss", "feature_learning", "linear_predictability",
+                  "similarity", "degeneracy"]  # one figure each: trend_{measure}.pdf|png
 
 
 def study_job(study: str, axes: list[str], conditions: list[dict], outdir):
@@ -178,7 +185,10 @@ def factor_job(factor: str, studies: dict, pdf, png, csv):
     parts = {}
     for name, s in studies.items():
         trends = read_table(s["trends"]).fillna({"panel": "", "facet": ""})
-        parts[name] = (s["axis"], trends[trends["measure"] == "degeneracy"])
+        std = (trends["measure"] == "degeneracy") | ((trends["measure"] == "feature_learning")
+                                                     & (trends["family"] == "std"))
+        parts[name] = (s["axis"], trends[std].assign(panel=lambda d: d["panel"].where(
+            d["measure"] == "degeneracy", "feature learning: " + d["panel"])))
     table = pd.concat([df.assign(study=name, axis=axis) for name, (axis, df) in parts.items()], ignore_index=True)
     write_csv(table[["study", "axis", *TREND_COLUMNS]], csv)
     save_figure(factor_figure(parts, factor), pdf, png)
