@@ -3,12 +3,13 @@
 Two steps, following the method's published description (Ostrow et al., 2023):
 
 1. ``fit_dmd``, once per network: delay-embed the trajectories (a Hankel
-   matrix), project on its leading ``rank`` principal directions, and fit by least
-   squares the linear operator A that advances them by one time
-   step (rank-reduced DMD).
+   matrix), take its leading ``rank`` principal components (whitened by
+   default, as published), and fit by least squares the linear operator A
+   that advances them by one time step (rank-reduced DMD).
 2. ``dsa_distance``, per pair of networks: Procrustes over vector fields,
    min over orthogonal C of ||C A C^T - B||_F, optimised through the Cayley map
-   with an analytic gradient and L-BFGS, reported as an angle.
+   with an analytic gradient and L-BFGS from several starts, reported as an
+   angle; symmetric in the two networks by construction.
 
 Conventions: states are (T, B, N) time-major, like the rest of the package;
 coordinates are rows, and the operator acts on column vectors, z[t+1] = A z[t].
@@ -24,6 +25,9 @@ from scipy.optimize import minimize
 __all__ = ["DMDFit", "hankel_embedding", "fit_dmd", "cayley", "procrustes_operators", "dsa_distance"]
 
 N_RESTARTS = 4
+PATIENCE = 10
+MAX_STARTS = 64
+IMPROVEMENT = 1e-6
 RANK_TOL = 1e-6
 
 
@@ -35,7 +39,7 @@ class DMDFit:
     singular_values: np.ndarray  # (rank,) of the Hankel matrix, descending
     n_delays: int
     delay_interval: int
-    whiten: bool = False
+    whiten: bool = True
 
     @property
     def rank(self) -> int:
@@ -83,21 +87,22 @@ def hankel_embedding(states, n_delays=20, delay_interval=1) -> np.ndarray:
     return H
 
 
-def fit_dmd(states, n_delays=20, rank=15, delay_interval=1, whiten=False) -> DMDFit:
+def fit_dmd(states, n_delays=20, rank=15, delay_interval=1, whiten=True) -> DMDFit:
     """Rank-reduced DMD of delay-embedded trajectories (T, B, N) or (T, N).
 
     The Hankel matrix H (rows: every embedded time step of every trial) has
-    the SVD H = U S V^T. The reduced coordinates of a row h are z = U_r^T h,
-    its projection on the leading `rank` principal directions of the
-    embedding space, and A is the least squares solution of z[t+1] = A z[t]
-    over the consecutive pairs of each trial: the dynamics restricted to the
-    principal subspace, in an orthonormal basis, so a rotation of the states
-    changes A only by an orthogonal change of basis (which DSA factors out),
-    and a rescaling of the states not at all. whiten=True uses z = S_r^-1 U_r^T h
-    (the leading right singular vectors) instead; this gives every mode unit
-    variance but multiplies the couplings between a large and a small mode by
-    their ratio of singular values, and in our tests it estimated the
-    operator of a noisy linear system less precisely.
+    the SVD H = U S V^T. By default (whiten=True, as in the published DSA)
+    the reduced coordinates of a row h are z = S_r^-1 U_r^T h, the leading
+    right singular vectors: every mode has unit variance, so DSA compares the
+    shape of the dynamics, not how much variance each mode carries. A is the
+    least squares solution of z[t+1] = A z[t] over the consecutive pairs of
+    each trial. A rotation or rescaling of the states changes A only by a
+    sign change of basis (which DSA factors out). whiten=False uses the
+    projections z = U_r^T h instead (an orthonormal basis of the principal
+    subspace): it keeps the modes' variances, and in our tests it estimated
+    the operator of a noisy linear system more precisely, since whitening
+    multiplies the couplings between a large and a small mode by their ratio
+    of singular values.
     H is not centred: the operator is linear, so a constant offset appears as
     a mode with eigenvalue near 1.
 
@@ -202,83 +207,135 @@ def _sign_pattern(W) -> np.ndarray:
     return d
 
 
-def _spectral_start(A, B) -> np.ndarray:
-    """Rotation that maps A's symmetric-part eigenbasis onto B's (eigenvalues sorted), best signs chosen.
+def _schur_basis(A) -> np.ndarray:
+    """Orthonormal basis of A's invariant subspaces, eigenvalues by decreasing modulus (a real Schur basis).
 
-    For B = Q A Q^T with distinct eigenvalues this is Q itself; otherwise a
-    reasonable place to start. Signs: with C = R D P^T the objective is
-    d^T (A_P * B_R) d with A_P = P^T A P, B_R = R^T B R (elementwise product), a small sign problem.
+    QR of the eigenvectors in that order (a complex pair as its real and
+    imaginary parts) gives Q with Q^T A Q block upper triangular.
     """
-    _, P = np.linalg.eigh(A + A.T)
-    _, R = np.linalg.eigh(B + B.T)
+    w, V = np.linalg.eig(A)
+    keep = np.flatnonzero(w.imag >= 0)  # one of each conjugate pair
+    keep = keep[np.argsort(-np.abs(w[keep]), kind="stable")]
+    cols = []
+    for i in keep:
+        cols += [V[:, i].real] if w[i].imag == 0 else [V[:, i].real, V[:, i].imag]
+    return np.linalg.qr(np.column_stack(cols))[0]
+
+
+def _aligned_bases(A, B, P, R) -> np.ndarray:
+    """C = R D P^T mapping basis P of A onto basis R of B, with the signs D maximising <C A C^T, B>.
+
+    With C = R D P^T the objective is d^T (A_P * B_R) d, A_P = P^T A P,
+    B_R = R^T B R (elementwise product): a small sign problem.
+    """
     W = (P.T @ A @ P) * (R.T @ B @ R)
     d = _sign_pattern(W + W.T)
     return R @ (d[:, None] * P.T)
 
 
-def _starts(A, B, n_restarts, seed):
-    """Deterministic base rotations: identity, spectral alignment, then seeded random rotations."""
+def _deterministic_starts(A, B, reflections) -> list:
+    """Identity, aligned eigenbases of the symmetric parts, aligned Schur bases (each also reflected
+    for even n with reflections, since SO(n) does not reach the other half of O(n))."""
     n = A.shape[0]
-    starts = [np.eye(n), _spectral_start(A, B)]
+    starts = [np.eye(n)]
     if n > 1:
-        from scipy.stats import special_ortho_group  # scipy.stats is slow to import; only needed here
+        starts += [_aligned_bases(A, B, np.linalg.eigh(A + A.T)[1], np.linalg.eigh(B + B.T)[1]),
+                   _aligned_bases(A, B, _schur_basis(A), _schur_basis(B))]
+    flip = np.eye(n)
+    flip[0, 0] = -1.0
+    out = []
+    for C0 in starts:
+        out.append(_proper(C0, reflections))
+        if reflections and n % 2 == 0:
+            out.append(flip @ out[-1])
+    return out
 
-        rng = np.random.default_rng(seed)
-        starts += [special_ortho_group.rvs(n, random_state=rng) for _ in range(n_restarts - 2)]
-    return starts[:max(n_restarts, 1)]
+
+def _proper(C0, reflections) -> np.ndarray:
+    """C0, moved into SO(n) where that changes nothing (odd n: -C0) or where reflections are excluded."""
+    if np.linalg.det(C0) > 0 or (reflections and C0.shape[0] % 2 == 0):
+        return C0
+    if C0.shape[0] % 2 == 1:
+        return -C0  # -C gives the same C A C^T
+    return C0 * np.where(np.arange(C0.shape[0]) == 0, -1.0, 1.0)  # flip the first column
 
 
-def procrustes_operators(A, B, n_restarts=N_RESTARTS, seed=0, reflections=True):
+def _random_start(n, rng, reflections) -> np.ndarray:
+    """A uniformly random orthogonal matrix (seeded), in SO(n) unless reflections of even n are searched."""
+    from scipy.stats import ortho_group  # scipy.stats is slow to import; only needed here
+
+    return _proper(ortho_group.rvs(n, random_state=rng), reflections)
+
+
+def _in_order(A, B) -> bool:
+    """A canonical order of a pair: A first unless B is lexicographically smaller."""
+    differ = np.flatnonzero(A.ravel() != B.ravel())
+    return differ.size == 0 or A.flat[differ[0]] < B.flat[differ[0]]
+
+
+def procrustes_operators(A, B, n_restarts=N_RESTARTS, seed=0, reflections=True, patience=PATIENCE):
     """max over orthogonal C of <C A C^T, B>; returns (C, inner product).
 
-    Optimises over C = C0 cayley(S) with L-BFGS from `n_restarts` (default
-    4) deterministic base points C0: the identity (right when the operators
-    are already aligned), the alignment of the eigenbases of the symmetric
-    parts (exact for B = Q A Q^T with distinct eigenvalues), then seeded
-    random rotations. Several starts are needed because the objective is not
-    convex and each Cayley chart misses the rotations a half-turn away from
-    C0. Rotated copies of random operators are recovered exactly; for
-    unrelated operators different starts end in different local optima, so
-    the score is the best of the starts, an upper bound on the true distance.
-    Why four: on the rank-15 operators of 6 random tanh networks (15 pairs,
-    angles 0.035 to 0.059 rad), the best of 4 starts was within 0.0011 rad
-    of the best of 12 (median difference 0), the best of 2 within 0.0037;
-    each start costs about 0.1 s there. Raise it for a tighter bound.
+    Optimises over C = C0 cayley(S) with L-BFGS from deterministic base
+    points C0: the identity (right when the operators are already aligned,
+    as the principal bases of fit_dmd often nearly are), the alignments of
+    the eigenbases of the symmetric parts and of the Schur bases (both exact
+    for B = Q A Q^T with distinct eigenvalues); then from seeded uniformly
+    random orthogonal matrices. The objective is not convex and each Cayley
+    chart misses the rotations a half-turn away from C0, so several starts
+    are needed: at least `n_restarts`, and then more until `patience`
+    consecutive starts have not raised the best cosine <C A C^T, B> /
+    (||A|| ||B||) by more than IMPROVEMENT (at most MAX_STARTS). The result
+    is the best of the starts, an upper bound on the true distance.
+    patience=0 runs exactly max(n_restarts, 1) starts (at least one).
+    Why these defaults: see benchmarks/dsa_optimum.py and config/README.md.
+
+    Symmetric by construction: (B, A) is the same problem with C^T, so the
+    pair is solved in a canonical order (_in_order) and the result
+    transposed; (A, B) and (B, A) give the same inner product bit for bit.
 
     With reflections=True the whole orthogonal group O(n) is searched. For
     odd n this is free: C and -C give the same C A C^T, and -I is a
-    reflection, so SO(n) already covers O(n). For even n the starts are
-    repeated with the reflection diag(-1, 1, ..., 1) in front. Reflections
-    matter because the sign of each singular vector in fit_dmd is arbitrary:
-    two networks whose states differ by a rotation can have operators that
-    differ by a reflection.
+    reflection, so SO(n) already covers O(n). For even n the deterministic
+    starts are repeated with the reflection diag(-1, 1, ..., 1) in front and
+    random starts are drawn from O(n). Reflections matter because the sign
+    of each singular vector in fit_dmd is arbitrary: two networks whose
+    states differ by a rotation can have operators that differ by a reflection.
     """
     A, B = _operator("A", A), _operator("B", B)
     if A.shape != B.shape:
         raise ValueError(f"A and B must have the same shape, got {A.shape} and {B.shape}")
     if int(n_restarts) != n_restarts or n_restarts < 1:
         raise ValueError(f"n_restarts must be an integer >= 1, got {n_restarts}")
+    if int(patience) != patience or patience < 0:
+        raise ValueError(f"patience must be an integer >= 0, got {patience}")
+    if not _in_order(A, B):
+        C, inner = procrustes_operators(B, A, n_restarts, seed, reflections, patience)
+        return C.T, inner
     n = A.shape[0]
     scale = np.linalg.norm(A) * np.linalg.norm(B)
     if scale == 0.0:
         return np.eye(n), 0.0
-    flip = np.eye(n)
-    flip[0, 0] = -1.0
-    starts = []
-    for C0 in _starts(A, B, int(n_restarts), seed):
-        if np.linalg.det(C0) < 0 and not (reflections and n % 2 == 0):
-            C0 = -C0 if n % 2 == 1 else flip @ C0  # same C A C^T for odd n; back into SO(n) for even n
-        starts.append(C0)
-        if reflections and n % 2 == 0:
-            starts.append(flip @ C0)
-    best_C, best = np.eye(n), -np.inf
+    starts = _deterministic_starts(A, B, reflections)
+    n_min, n_max = (int(n_restarts), MAX_STARTS) if patience else (int(n_restarts), int(n_restarts))
+    rng = np.random.default_rng(seed)
+    best_C, best, since = np.eye(n), -np.inf, 0
     with _one_blas_thread():
-        for C0 in starts:
+        for k in range(max(n_max, n_min)):
+            if k < len(starts):
+                C0 = starts[k]
+            elif n == 1:
+                break
+            else:
+                C0 = _random_start(n, rng, reflections)
             C = _refine(A, B, C0, scale)
             inner = float(np.vdot(C @ A @ C.T, B))
+            since = 0 if inner > best + IMPROVEMENT * scale else since + 1
             if inner > best:
                 best_C, best = C, inner
             if best >= (1.0 - 1e-12) * scale:  # the Cauchy-Schwarz bound: no start can do better
+                break
+            if patience and k + 1 >= n_min and since >= patience:
                 break
     return best_C, best
 
@@ -327,7 +384,8 @@ def _operator(name, A) -> np.ndarray:
     return np.ascontiguousarray(A)
 
 
-def dsa_distance(A, B, score="angular", n_restarts=N_RESTARTS, seed=0, reflections=True) -> float:
+def dsa_distance(A, B, score="angular", n_restarts=N_RESTARTS, seed=0, reflections=True,
+                 patience=PATIENCE) -> float:
     """DSA distance between two operators (arrays or DMDFit) of the same rank.
 
     score="angular" (default): arccos(<C A C^T, B>_F / (||A||_F ||B||_F)) at the
@@ -339,7 +397,8 @@ def dsa_distance(A, B, score="angular", n_restarts=N_RESTARTS, seed=0, reflectio
     A, B = _operator("A", A), _operator("B", B)
     if score not in ("angular", "euclidean"):
         raise ValueError(f"score must be 'angular' or 'euclidean', got {score!r}")
-    _, inner = procrustes_operators(A, B, n_restarts=n_restarts, seed=seed, reflections=reflections)
+    _, inner = procrustes_operators(A, B, n_restarts=n_restarts, seed=seed, reflections=reflections,
+                                    patience=patience)
     na, nb = np.linalg.norm(A), np.linalg.norm(B)
     if score == "euclidean":
         return float(np.sqrt(max(na ** 2 + nb ** 2 - 2 * inner, 0.0)))

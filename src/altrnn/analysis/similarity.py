@@ -45,7 +45,16 @@ def _same_rows(**arrays):
 
 
 def linear_predictability(X_train, Y_train, X_test, Y_test, rho=1e-3, rho_mode="relative") -> float:
-    """Held-out r2 of the ridge regression of Y on X (intercept via the train means), pooled over Y's columns."""
+    """Held-out r2 of the ridge regression of Y on X (intercept via the train means), pooled over Y's columns.
+
+    r2 = 1 - ||Y_test - Y_hat||^2 / ||Y_test - mean(Y_train)||^2 (Frobenius):
+    the baseline is the training mean, i.e. the intercept-only model fitted
+    on the same training rows, so 0 means no better than that model and
+    nothing about the test rows enters the prediction or its baseline. (The
+    test mean, as in sklearn's r2_score on test rows, would give a lower r2:
+    its baseline sum of squares is smaller by
+    n_test ||mean(Y_test) - mean(Y_train)||^2.)
+    """
     X_train, Y_train = _matrix("X_train", X_train), _matrix("Y_train", Y_train)
     X_test, Y_test = _matrix("X_test", X_test), _matrix("Y_test", Y_test)
     _same_rows(X_train=X_train, Y_train=Y_train)
@@ -210,15 +219,15 @@ def _procrustes_prepare(states):
     return _shape(_flat(states), "states")
 
 
-def _dsa_prepare(states, n_delays=20, rank=15, delay_interval=1, whiten=False):
+def _dsa_prepare(states, n_delays=20, rank=15, delay_interval=1, whiten=True):
     S = np.asarray(states)
     if S.ndim != 3:
         raise ValueError(f"states must be (T, B, N), got shape {S.shape}")
     return dsa.fit_dmd(S, n_delays=n_delays, rank=rank, delay_interval=delay_interval, whiten=whiten).A
 
 
-def _dsa_compare(fa, fb, n_restarts=dsa.N_RESTARTS, seed=0):
-    return dsa.dsa_distance(fa, fb, score="angular", n_restarts=n_restarts, seed=seed)
+def _dsa_compare(fa, fb, n_restarts=dsa.N_RESTARTS, seed=0, patience=dsa.PATIENCE):
+    return dsa.dsa_distance(fa, fb, score="angular", n_restarts=n_restarts, seed=seed, patience=patience)
 
 
 def _identity(value):
@@ -262,7 +271,7 @@ METRICS: dict[str, Metric] = {
                                      "used as the distance"),
     "dsa": Metric("dsa", "distance", _dsa_prepare, _dsa_compare, _identity,
                   prepare_options=("n_delays", "rank", "delay_interval", "whiten"),
-                  compare_options=("n_restarts", "seed"),
+                  compare_options=("n_restarts", "seed", "patience"),
                   description="DSA angular distance between rank-reduced DMD operators of delay-embedded "
                               "states, in radians, in [0, pi]; used as the distance"),
 }
