@@ -34,7 +34,7 @@ __all__ = ["ConfigError", "ModelSection", "TrainConfig", "StandardConfig", "Insd
 METRICS = ("cka", "rsa", "procrustes", "dsa")
 # Options each metric accepts (analysis.similarity.METRICS: prepare and compare options; a test keeps them equal).
 METRIC_OPTIONS = {"cka": (), "rsa": ("dissimilarity", "correlation", "max_rows"), "procrustes": (),
-                  "dsa": ("n_delays", "rank", "delay_interval", "whiten", "n_restarts", "seed")}
+                  "dsa": ("n_delays", "rank", "delay_interval", "whiten", "n_restarts", "seed", "patience")}
 
 
 class ConfigError(ValueError):
