@@ -13,7 +13,7 @@ from tiny import TINY, snakemake, write_config
 def degeneracy_config():
     cfg = copy.deepcopy(TINY)
     cfg["tasks"] = {}
-    cfg["networks_per_condition"] = 3
+    cfg["networks_per_g"] = 3
     cfg["standard"] = {"g": [1.0], "seeds": [0]}
     cfg["insd"] = {**cfg["insd"], "n_alternatives": 0}
     cfg["similarity"] = {**cfg["similarity"], "metrics": ["dsa"]}
@@ -35,16 +35,18 @@ def degeneracy_run(tmp_path_factory):
     return workdir
 
 
-def test_networks_per_condition_sets_the_seeds_of_every_study_condition():
+def test_networks_per_g_sets_the_seeds_of_every_task_entry_and_study_condition():
     cfg = config.load(degeneracy_config())
     for label, s in cfg.units.items():
         assert s.standard.seeds == (0, 1, 2), label
     assert {s.factor for s in cfg.studies.values()} == {"width"}
+    entries = config.load({**degeneracy_config(), "tasks": {"flipflop": {"standard": {"seeds": [7]}}}})
+    assert entries.units["flipflop"].standard.seeds == (0, 1, 2)
 
 
 @pytest.mark.parametrize("change,message", [
-    ({"networks_per_condition": 1}, "networks_per_condition: expected an integer >= 2"),
-    ({"networks_per_condition": "4"}, "networks_per_condition: expected an integer >= 2"),
+    ({"networks_per_g": 0}, "networks_per_g: expected an integer >= 1"),
+    ({"networks_per_g": "4"}, "networks_per_g: expected an integer >= 1"),
     ({"studies": {"s": {"task": "flipflop", "factor": "two words", "axes": {"model.n_rec": [4]}}}},
      "studies.s.factor: a factor name"),
 ])

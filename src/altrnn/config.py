@@ -540,12 +540,15 @@ def _axis_names(keys) -> dict:
     return {k: (s if last.count(s) == 1 else k) for k, s in zip(keys, last)}
 
 
-def _networks_per_condition(raw: dict):
-    n = raw.get("networks_per_condition")
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 2):
-        raise ConfigError(f"networks_per_condition: expected an integer >= 2 (standard networks per study "
-                          f"condition), got {n!r}")
-    return n
+def _with_networks_per_g(raw: dict, entry: dict) -> dict:
+    """entry with standard.seeds = 0 .. n-1 when the top-level networks_per_g is n (the one scale key)."""
+    n = raw.get("networks_per_g")
+    if n is None:
+        return entry
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigError(f"networks_per_g: expected an integer >= 1 (standard networks per init scale g in "
+                          f"every task entry and study condition), got {n!r}")
+    return deep_merge(entry, {"standard": {"seeds": list(range(n))}})
 
 
 def _study(raw: dict, name: str, spec) -> tuple[Study, list[Settings]]:
@@ -561,9 +564,7 @@ def _study(raw: dict, name: str, spec) -> tuple[Study, list[Settings]]:
         raise ConfigError(f"{where}.base: {base!r} is not an entry of `tasks` ({sorted(tasks)})")
     entry = deep_merge(tasks.get(base) or {}, {k: v for k, v in spec.items() if k in ENTRY_KEYS})
     entry.setdefault("task", base)
-    n = _networks_per_condition(raw)
-    if n is not None:  # one key scales every study: standard seeds 0 .. n-1
-        entry.setdefault("standard", {})["seeds"] = list(range(n))
+    entry = _with_networks_per_g(raw, entry)
     if entry["task"] is None:
         raise ConfigError(f"{where}: name a `base` task entry or a `task` generator")
     axes = spec.get("axes")
@@ -624,7 +625,7 @@ def load(raw: dict) -> Config:
     """Check and merge a raw config mapping; ConfigError names the first wrong key or value."""
     if not isinstance(raw, dict):
         raise ConfigError(f"the config must be a mapping of sections, got {type(raw).__name__}")
-    known = ["tasks", "studies", "networks_per_condition", *SECTIONS]
+    known = ["tasks", "studies", "networks_per_g", *SECTIONS]
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown top-level key; valid keys: {known}")
@@ -639,7 +640,7 @@ def load(raw: dict) -> Config:
         if not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", str(label)) or label in RESERVED:
             raise ConfigError(f"{where}: a task label is a letter then letters, digits or _, and not one of "
                               f"{sorted(RESERVED)}")
-        units[label] = _settings(raw, entry or {}, label, where)
+        units[label] = _settings(raw, _with_networks_per_g(raw, entry or {}), label, where)
     studies = {}
     specs = raw.get("studies") or {}
     if not isinstance(specs, dict):
@@ -715,7 +716,7 @@ def json_schema() -> dict:
             "tasks": {"type": ["object", "null"],
                       "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
                       "additionalProperties": {"$ref": "#/$defs/entry"}},
-            "networks_per_condition": {"type": ["integer", "null"], "minimum": 2},
+            "networks_per_g": {"type": ["integer", "null"], "minimum": 1},
             "studies": {"type": ["object", "null"], "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_-]*$"},
                         "additionalProperties": {"type": "object", "additionalProperties": False,
                                                  "required": ["axes"], "properties": study_props}},
