@@ -1,7 +1,7 @@
 """The workflow's configuration, typed: every section, its defaults, one merge, studies.
 
 A config (config/config.yaml) has global sections (model, train, standard,
-insd, evaluate, dynamics, similarity, decoding, threads), `tasks` (entries that may
+insd, evaluate, dynamics, similarity, decoding, gaming, threads), `tasks` (entries that may
 override any section) and `studies` (factor sweeps over a task entry). `load`
 turns the raw mapping into a `Config`: one `Settings` per *unit* (a task entry
 or a study condition), each the one merge of
@@ -28,7 +28,7 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from . import netids
 
 __all__ = ["ConfigError", "ModelSection", "TrainConfig", "StandardConfig", "InsdConfig", "EvaluateConfig",
-           "DynamicsConfig", "SimilarityConfig", "DecodingConfig", "StressConfig", "ThreadsConfig", "Settings", "Study", "Config", "load",
+           "DynamicsConfig", "SimilarityConfig", "DecodingConfig", "GamingConfig", "StressConfig", "ThreadsConfig", "Settings", "Study", "Config", "load",
            "canonical", "json_schema", "SECTIONS", "ENTRY_SECTIONS"]
 
 METRICS = ("cka", "rsa", "procrustes", "dsa")
@@ -181,6 +181,17 @@ class DecodingConfig:
 
 
 @dataclass(frozen=True)
+class GamingConfig:
+    """Metric gaming (analysis.gaming): ref's rates against a copy padded with noise units, on the similarity batch."""
+
+    paddings: tuple[float, ...] = _f([0.0, 1.0, 4.0], minimum=0, min_items=1, unique=True)  # k / N
+    n_draws: int = _f(3, minimum=1)  # independent draws of the noise per padding
+    noise: str = _f("gaussian", choices=("gaussian", "shuffled"))
+    seed: int = _f(1618, minimum=0)
+    n_boot: int = _f(2000, minimum=100)  # bootstrap resamples of the mean over draws
+
+
+@dataclass(frozen=True)
 class StressConfig:
     """Stress grid: every network at every level of each out-of-distribution axis, against the standard group."""
 
@@ -201,7 +212,7 @@ class ThreadsConfig:
 
 SECTIONS = {"model": ModelSection, "train": TrainConfig, "standard": StandardConfig, "insd": InsdConfig,
             "evaluate": EvaluateConfig, "dynamics": DynamicsConfig, "similarity": SimilarityConfig,
-            "decoding": DecodingConfig, "stress": StressConfig, "threads": ThreadsConfig}
+            "decoding": DecodingConfig, "gaming": GamingConfig, "stress": StressConfig, "threads": ThreadsConfig}
 ENTRY_SECTIONS = [s for s in SECTIONS if s != "threads"]  # what a task entry or study may override
 ENTRY_KEYS = ["task", "params", *ENTRY_SECTIONS]
 STUDY_KEYS = ["base", "axes", "combine", "condition_figures", "factor", *ENTRY_KEYS]
@@ -416,6 +427,7 @@ class Settings:
     similarity: SimilarityConfig
     stress: StressConfig
     decoding: DecodingConfig
+    gaming: GamingConfig
     study: str | None = None
     axes: dict = field(default_factory=dict)  # axis key -> this condition's value
 
