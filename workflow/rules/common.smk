@@ -155,6 +155,12 @@ def figure_targets():
         for ext in ("pdf", "png")
     ]
     out += [netids.figure_file(u, "stress", ext) for u in stress_units() for ext in ("pdf", "png")]
+    out += [
+        netids.figure_file(u, "insd_distance", ext)
+        for u in figure_units()
+        if UNITS[u].has_degeneracy()
+        for ext in ("pdf", "png")
+    ]
     if degeneracy_tasks():
         out += ["results/figures/degeneracy.pdf", "results/figures/degeneracy.png"]
     return out
@@ -179,6 +185,7 @@ def unit_targets(label):
     out += [netids.similarity_file(label, f"{m}_mds.csv") for m in s.similarity.metrics]
     if s.has_degeneracy():
         out.append(netids.degeneracy_file(label))
+        out.append(f"{netids.unit_dir(label)}/insd_distance.csv")
     if label in stress_units():
         out += [f"{netids.unit_dir(label)}/{f}" for f in ("stress.csv", "stress_statistics.csv")]
     if has_decoding(label):

@@ -154,6 +154,22 @@ rule figure_stress:
         "../scripts/figures.py"
 
 
+rule figure_insd_distance:
+    input:
+        table="results/{task}/insd_distance.csv",
+        code=code_stamp("figures"),
+    output:
+        **figure_outputs("insd_distance"),
+    log:
+        "logs/{task}/figure_insd_distance.log",
+    conda:
+        "../../envs/altrnn.yaml"
+    params:
+        panel="insd_distance",
+    script:
+        "../scripts/figures.py"
+
+
 rule figure_degeneracy:
     input:
         tables=expand("results/{task}/degeneracy.csv", task=degeneracy_tasks()),

@@ -3,7 +3,8 @@
     workflow/rules/X.smk -> workflow/scripts/X.py -> altrnn.stages.X -> domain packages
 
 kernels (numba warm-up), train (standard networks and ref), insd (alternatives),
-evaluate, dynamics, similarity, degeneracy, figures, study (a factor study's
+evaluate, dynamics, similarity, degeneracy, insd_distance (how far INSD moves a
+network, in natural degeneracies), figures, study (a factor study's
 tables and trend figures); runtime sets up a job's threads, logging and errors.
 Plain functions of plain values: a notebook can call them as the jobs do.
 """

@@ -8,7 +8,7 @@ from .. import plots
 from ..io import load_model, read_npz, read_table
 from ..netids import net_of, unit_of
 from ..plots import behaviour, decoding, degeneracy, dynamics, similarity, training
-from ..plots import stress
+from ..plots import insd_distance, stress
 
 
 def draw_training(inp, label):
@@ -60,6 +60,12 @@ def draw_stress(inp, label):
     return stress.stress_panels(stats, label, stats["correction"].iloc[0], stats["alpha"].iloc[0])
 
 
+def draw_insd_distance(inp, label):
+    from .insd_distance import read_insd_distance
+
+    return insd_distance.insd_distance_panels(read_insd_distance(inp.table), label)
+
+
 def draw_degeneracy(inp, label):
     return degeneracy.degeneracy_levels({unit_of(f): read_table(f) for f in inp.tables})
 
@@ -67,7 +73,8 @@ def draw_degeneracy(inp, label):
 PANELS = {"training": draw_training, "predictability": draw_predictability, "ood": draw_ood,
           "fixed_points": draw_fixed_points, "dsa_mds": draw_dsa_mds, "manifolds": draw_manifolds,
           "spectra": draw_spectra,
-          "degeneracy": draw_degeneracy, "stress": draw_stress, "decoding": draw_decoding}
+          "degeneracy": draw_degeneracy, "stress": draw_stress, "decoding": draw_decoding,
+          "insd_distance": draw_insd_distance}
 
 
 def figure_job(panel: str, inputs, label: str, pdf, png):
