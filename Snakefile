@@ -28,6 +28,7 @@ include: "workflow/rules/degeneracy.smk"
 include: "workflow/rules/insd_distance.smk"
 include: "workflow/rules/stress.smk"
 include: "workflow/rules/decoding.smk"
+include: "workflow/rules/gaming.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/study.smk"
 

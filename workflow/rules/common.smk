@@ -154,7 +154,16 @@ def figure_targets():
         if has_decoding(u)
         for ext in ("pdf", "png")
     ]
-    out += [netids.figure_file(u, "stress", ext) for u in stress_units() for ext in ("pdf", "png")]
+    out += [
+        netids.figure_file(u, "metric_gaming", ext)
+        for u in figure_units()
+        for ext in ("pdf", "png")
+    ]
+    out += [
+        netids.figure_file(u, "stress", ext)
+        for u in stress_units()
+        for ext in ("pdf", "png")
+    ]
     out += [
         netids.figure_file(u, "insd_distance", ext)
         for u in figure_units()
@@ -187,9 +196,14 @@ def unit_targets(label):
         out.append(netids.degeneracy_file(label))
         out.append(f"{netids.unit_dir(label)}/insd_distance.csv")
     if label in stress_units():
-        out += [f"{netids.unit_dir(label)}/{f}" for f in ("stress.csv", "stress_statistics.csv")]
+        out += [
+            f"{netids.unit_dir(label)}/{f}"
+            for f in ("stress.csv", "stress_statistics.csv")
+        ]
     if has_decoding(label):
         out += [f"{netids.unit_dir(label)}/decoding.{ext}" for ext in ("csv", "npz")]
+    if label in figure_units():
+        out.append(f"{netids.unit_dir(label)}/metric_gaming.csv")
     return out
 
 
@@ -260,8 +274,16 @@ def study_outputs():
             "similarity",
             "degeneracy",
             "trends",
+            "tradeoff",
         )
     }
+    out["tradeoff_pdf"] = "results/studies/{study}/tradeoff.pdf"
+    out["tradeoff_png"] = report(
+        "results/studies/{study}/tradeoff.png",
+        caption="../report/tradeoff.rst",
+        category="studies",
+        subcategory="{study}",
+    )
     for m in TREND_MEASURES:
         out[f"{m}_pdf"] = f"results/studies/{{study}}/trend_{m}.pdf"
         out[f"{m}_png"] = report(

@@ -138,6 +138,22 @@ rule figure_decoding:
         "../scripts/figures.py"
 
 
+rule figure_metric_gaming:
+    input:
+        table="results/{task}/metric_gaming.csv",
+        code=code_stamp("figures"),
+    output:
+        **figure_outputs("metric_gaming"),
+    log:
+        "logs/{task}/figure_metric_gaming.log",
+    conda:
+        "../../envs/altrnn.yaml"
+    params:
+        panel="metric_gaming",
+    script:
+        "../scripts/figures.py"
+
+
 rule figure_stress:
     input:
         stats="results/{task}/stress_statistics.csv",

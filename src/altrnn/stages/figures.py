@@ -7,7 +7,7 @@ import pandas as pd
 from .. import plots
 from ..io import load_model, read_npz, read_table
 from ..netids import net_of, unit_of
-from ..plots import behaviour, decoding, degeneracy, dynamics, similarity, training
+from ..plots import behaviour, decoding, degeneracy, dynamics, gaming, similarity, training
 from ..plots import insd_distance, stress
 
 
@@ -53,6 +53,12 @@ def draw_decoding(inp, label):
     return decoding.decoding_panels(read_decoding_table(inp.table), matrices(arrays), arrays["times"], label)
 
 
+def draw_metric_gaming(inp, label):
+    from .gaming import read_gaming_table
+
+    return gaming.metric_gaming(read_gaming_table(inp.table), label)
+
+
 def draw_stress(inp, label):
     from ..analysis.stress_statistics import read_statistics
 
@@ -72,7 +78,7 @@ def draw_degeneracy(inp, label):
 
 PANELS = {"training": draw_training, "predictability": draw_predictability, "ood": draw_ood,
           "fixed_points": draw_fixed_points, "dsa_mds": draw_dsa_mds, "manifolds": draw_manifolds,
-          "spectra": draw_spectra,
+          "spectra": draw_spectra, "metric_gaming": draw_metric_gaming,
           "degeneracy": draw_degeneracy, "stress": draw_stress, "decoding": draw_decoding,
           "insd_distance": draw_insd_distance}
 
