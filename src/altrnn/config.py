@@ -185,7 +185,7 @@ class GamingConfig:
     """Metric gaming (analysis.gaming): ref's rates against a copy padded with noise units, on the similarity batch."""
 
     paddings: tuple[float, ...] = _f([0.0, 1.0, 4.0], minimum=0, min_items=1, unique=True)  # k / N
-    n_draws: int = _f(3, minimum=1)  # independent draws of the noise per padding
+    n_draws: int = _f(5, minimum=1)  # independent draws of the noise per padding
     noise: str = _f("gaussian", choices=("gaussian", "shuffled"))
     seed: int = _f(1618, minimum=0)
     n_boot: int = _f(2000, minimum=100)  # bootstrap resamples of the mean over draws
