@@ -17,14 +17,16 @@ def metric_gaming(table: pd.DataFrame, task: str):
     table: metric_gaming.csv (measure, padding, mean, low, high, expected, n_units, n_draws).
     """
     measures = [m for m in LABELS if m in set(table["measure"])]
-    colours = dict(zip(measures, sns.color_palette("colorblind", len(measures))))
+    palette = sns.color_palette("colorblind")
+    colours = {"new_to_earlier": (0.0, 0.0, 0.0), "earlier_to_new": palette[1], "cka": palette[2], "rsa": palette[4]}
     fig, ax = plt.subplots(figsize=(4.6, 3.4), layout="constrained")
     for m in measures:
         rows = table[table["measure"] == m].sort_values("padding")
         ax.plot(rows["padding"], rows["mean"], "o-", ms=3, color=colours[m], label=LABELS[m])
         ax.fill_between(rows["padding"], rows["low"], rows["high"], color=colours[m], alpha=0.3, lw=0)
         if rows["expected"].notna().all():
-            ax.plot(rows["padding"], rows["expected"], ls="--", lw=0.8, color=colours[m])
+            ax.plot(rows["padding"], rows["expected"], ls="--", lw=1, color=colours[m])
+    ax.plot([], [], ls="--", lw=1, color="grey", label="large-sample value")
     n_units, n_draws = int(table["n_units"].iloc[0]), int(table["n_draws"].max())
     ax.set(xlabel=f"noise units k / N (N = {n_units})", ylabel="similarity of ref and [ref, noise]",
            ylim=(min(0.0, ax.get_ylim()[0]), 1.05))
