@@ -1,4 +1,5 @@
-"""Trend figures of a study: a measure against a factor axis, one line per family, 95% bootstrap bands."""
+"""Trend figures of a study: a measure against a factor axis, one line per family, 95% bootstrap bands;
+and INSD's trade-off between task loss and decoupling."""
 
 from __future__ import annotations
 
@@ -143,5 +144,56 @@ def factor_figure(trends: dict, factor: str):
             if facets != [""] and i == 0:
                 ax.legend(fontsize=6, frameon=False)
     fig.suptitle(f"factor {factor}: degeneracy of the standard networks (mean, 95% bootstrap interval)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def tradeoff_figure(tradeoff: pd.DataFrame, axes: list[str], study: str):
+    """INSD's trade-off: final task loss against null-space predictability from the earlier networks.
+
+    One large point per condition (the mean over its alternatives, with 95% bootstrap intervals as bars),
+    coloured by the first axis and shaped by the other axes; its alternatives are the small points.
+    """
+    if tradeoff.empty:
+        fig, ax = plt.subplots(figsize=(4, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"{study}: no INSD alternatives\n(no trade-off to draw)", ha="center", va="center",
+                fontsize=8)
+        return fig
+    first, others = axes[0], axes[1:]
+    values = list(dict.fromkeys(tradeoff[first]))
+    if all(isinstance(v, numbers.Number) for v in values):
+        values = sorted(values)
+    colours = dict(zip(values, sns.color_palette("viridis", len(values))))
+    shapes = list(dict.fromkeys(tuple(r) for r in tradeoff[others].itertuples(index=False))) if others else [()]
+    markers = dict(zip(shapes, "osD^vP*Xph<>"))
+    summary = tradeoff["net_id"] == "alternatives"
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for condition, rows in tradeoff.groupby("study_condition", sort=False):
+        mean = rows[rows["net_id"] == "alternatives"].iloc[0]
+        colour = colours[mean[first]]
+        marker = markers[tuple(mean[a] for a in others)]
+        single = rows[~summary.loc[rows.index]]
+        ax.scatter(single["predictability"], single["final_task_loss"], s=10, color=colour, alpha=0.5,
+                   marker=marker, lw=0)
+        for r in single.itertuples():  # k of alt{k}
+            ax.annotate(r.net_id[3:], (r.predictability, r.final_task_loss), xytext=(2, 2),
+                        textcoords="offset points", fontsize=5, color=colour)
+        x, y = mean["predictability"], mean["final_task_loss"]
+        xerr = [[x - mean["predictability_ci_low"]], [mean["predictability_ci_high"] - x]]
+        yerr = [[y - mean["loss_ci_low"]], [mean["loss_ci_high"] - y]]
+        ax.errorbar(x, y, xerr=np.nan_to_num(xerr), yerr=np.nan_to_num(yerr), fmt=marker, ms=7, color=colour,
+                    mec="k", mew=0.5, elinewidth=1, capsize=2,
+                    label=", ".join(f"{a.split('.')[-1]}={mean[a]}" for a in axes))
+    loss = tradeoff["final_task_loss"]
+    if (loss > 0).all() and loss.max() >= 10 * loss.min():
+        ax.set_yscale("log")
+    ax.set_xlabel("null-space linear predictability new \u2192 earlier networks\n(lower = more decoupled)",
+                  fontsize=8)
+    ax.set_ylabel("final task loss", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.set_title(f"{study}: INSD trade-off between task loss and decoupling\n(large: mean over a condition's "
+                 "alternatives, 95% bootstrap interval; small: alternative k)", fontsize=8)
     fig.tight_layout()
     return fig

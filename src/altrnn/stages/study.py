@@ -11,6 +11,10 @@ results/studies/{study}/ gets
                    networks (or pairs), the mean with its 95% bootstrap interval and the count
 - trend_{measure}.pdf|png   one figure per measure (TREND_MEASURES; similarity has a panel per metric):
                    mean against the first axis, one line per family
+- tradeoff.csv     INSD's trade-off per condition: each alternative's final task loss and its decoupling
+                   (null-space linear predictability new -> earlier networks), and their mean over the
+                   condition's alternatives with 95% bootstrap intervals (empty without alternatives)
+- tradeoff.pdf|png task loss against predictability, one point per condition coloured by its axis values
 
 Each row also carries study_condition, net_id (or net_a, net_b) and the family
 columns; the axis columns hold the condition's values (lists as text).
@@ -153,6 +157,50 @@ def trend_table(tables: dict, axes: list[str], n_boot: int = 2000) -> pd.DataFra
     return pd.DataFrame(rows, columns=TREND_COLUMNS)
 
 
+TRADEOFF_COLUMNS = ["net_id", "final_task_loss", "loss_ci_low", "loss_ci_high", "predictability",
+                    "predictability_ci_low", "predictability_ci_high", "n"]
+ALL_ALTERNATIVES = "alternatives"  # net_id of a condition's row over all its alternatives
+
+
+def tradeoff_table(tables: dict, n_boot: int = 2000) -> pd.DataFrame:
+    """INSD's trade-off between task loss and decoupling, per condition (axis columns in front).
+
+    Per alternative alt{k}: its final task loss (training.csv) and its mean null-space linear predictability
+    from alt{k} to each earlier network (similarity.csv rows net_a = alt{k}, net_b = ref, alt1..alt{k-1}):
+    low predictability = strongly decoupled; n = the number of earlier networks. Per condition (net_id
+    "alternatives"): the mean of both over its alternatives with 95% bootstrap intervals over them (NaN
+    bounds with one alternative); n = the number of alternatives.
+    """
+    axes = [c for c in tables["conditions"].columns if c != "study_condition"]
+    tr = tables["training"]
+    alts = tr[tr["net_id"].map(lambda n: bool(netids.ALTERNATIVE.match(n)))] if len(tr) else tr
+    if alts.empty:
+        return pd.DataFrame(columns=["study_condition", *axes, *TRADEOFF_COLUMNS])
+    sim = tables["similarity"]
+    lp = sim[(sim["metric"] == "linear_predictability") & (sim["space"] == "nullspace")]
+    lp = lp.set_index(["study_condition", "net_a", "net_b"])["value"]
+    rows = []
+    for condition, group in alts.groupby("study_condition", sort=False):
+        per_net = []
+        for r in group.itertuples():
+            k = int(netids.ALTERNATIVE.match(r.net_id)["k"])
+            missing = [e for e in netids.earlier_ids(k) if (condition, r.net_id, e) not in lp.index]
+            if missing:
+                raise ValueError(f"condition {condition!r}: no null-space linear predictability from "
+                                 f"{r.net_id} to {missing} in the similarity table")
+            earlier = [lp[(condition, r.net_id, e)] for e in netids.earlier_ids(k)]
+            per_net.append({"net_id": r.net_id, "final_task_loss": r.final_task_loss,
+                            "predictability": float(np.mean(earlier)), "n": len(earlier)})
+        summary = {"net_id": ALL_ALTERNATIVES, "n": len(per_net)}
+        for column, prefix in (("final_task_loss", "loss"), ("predictability", "predictability")):
+            mean, low, high = bootstrap_mean([p[column] for p in per_net], n_boot=n_boot)
+            summary.update({column: mean, f"{prefix}_ci_low": low, f"{prefix}_ci_high": high})
+        cond = tables["conditions"].set_index("study_condition")
+        front = {a: cond.at[condition, a] for a in axes}  # column by column: integers stay integers
+        rows += [{"study_condition": condition, **front, **row} for row in [*per_net, summary]]
+    return pd.DataFrame(rows, columns=["study_condition", *axes, *TRADEOFF_COLUMNS])
+
+
 TREND_MEASURES = ["accuracy", "loss", "iterations", "final_task_loss", "feature_learning", "linear_predictability",
                   "similarity", "degeneracy"]  # one figure each: trend_{measure}.pdf|png
 
@@ -160,7 +208,7 @@ TREND_MEASURES = ["accuracy", "loss", "iterations", "final_task_loss", "feature_
 def study_job(study: str, axes: list[str], conditions: list[dict], outdir):
     """The workflow's study job: tables and trend figures of one study under `outdir`."""
     from ..plots import save_figure
-    from ..plots.trends import trend_figure
+    from ..plots.trends import tradeoff_figure, trend_figure
 
     tables = collect(conditions)
     for name in ("conditions", "eval", "training", "similarity", "degeneracy"):
@@ -170,6 +218,9 @@ def study_job(study: str, axes: list[str], conditions: list[dict], outdir):
     for measure in TREND_MEASURES:
         fig = trend_figure(trends[trends["measure"] == measure], measure, axes[0], study)
         save_figure(fig, f"{outdir}/trend_{measure}.pdf", f"{outdir}/trend_{measure}.png")
+    tradeoff = tradeoff_table(tables)
+    write_csv(tradeoff, f"{outdir}/tradeoff.csv")
+    save_figure(tradeoff_figure(tradeoff, axes, study), f"{outdir}/tradeoff.pdf", f"{outdir}/tradeoff.png")
     log.info("study %s: %d conditions, %d networks, %d trend figures", study, len(conditions),
              len(tables["training"]), len(TREND_MEASURES))
 
