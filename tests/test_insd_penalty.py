@@ -8,6 +8,7 @@ import pytest
 from altrnn.analysis.similarity import linear_cka, linear_predictability
 from altrnn.insd import (
     INSDPenalty,
+    centred_stack,
     null_space_projector,
     null_space_rates,
     ridge_predictability,
@@ -231,3 +232,93 @@ def test_linear_cka_invariances():
     assert linear_cka(3.7 * X, 0.2 * Y) == pytest.approx(c, rel=1e-10)
     with pytest.raises(ValueError, match="2-D"):
         linear_cka(X[:, 0], Y)
+
+
+# --- the implicit projection (readouts) against the old, explicit formula ---------------------------
+
+def old_formula(rates, W_out, targets, lam, rho, mode):
+    """The penalty as the first implementation computed it: every M-row matrix formed explicitly."""
+    R = rates.reshape(-1, rates.shape[-1])
+    P = null_space_projector(W_out)
+    B = np.linalg.solve(W_out @ W_out.T, W_out)
+    Rc = R - R.mean(axis=0)
+    X = Rc @ P
+    value, G = 0.0, np.zeros_like(X)
+    for Y in targets:
+        S, g = ridge_predictability_grad(X, Y, rho, mode)
+        value += lam * S
+        G += lam * g
+    GP = G @ P
+    H = Rc.T @ G
+    return value, (GP - GP.mean(axis=0)).reshape(rates.shape), -B @ (H + H.T) @ P
+
+
+def tanh_rates(rng, shape, shift):
+    return np.tanh(rng.standard_normal(shape) + shift)  # not centred, like a network's rates
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_insd_penalty_readouts_match_old_formula(mode):
+    rng = np.random.default_rng(11)
+    T, B, N, lam, rho = 30, 8, 12, 0.7, 0.05
+    raw = {"a": tanh_rates(rng, (T, B, 12), 0.4), "b": tanh_rates(rng, (T, B, 9), -0.3)}
+    readouts = {"a": rng.standard_normal((3, 12)), "b": rng.standard_normal((2, 9))}
+    rates = tanh_rates(rng, (T + 1, B, N), 0.5)
+    rates[1:, :, :9] += 0.8 * raw["b"]  # partly predictive of "b"
+    W_out = rng.standard_normal((3, N))
+    targets = [null_space_rates(raw[k], readouts[k]) for k in raw]
+    v0, dr0, dW0 = old_formula(rates[1:], W_out, targets, lam, rho, mode)
+    assert v0 > 0.05  # large enough that a wrong term would show
+    for pen in (INSDPenalty(raw, lam, rho, mode, readouts=readouts),
+                INSDPenalty(dict(zip(raw, targets)), lam, rho, mode)):
+        v, dr, dW, parts = pen(SimpleNamespace(r=rates), SimpleNamespace(W_out=W_out))
+        assert v == pytest.approx(v0, rel=1e-12) and sum(parts.values()) == pytest.approx(v, rel=1e-14)
+        assert rel_err(dr, dr0) < 1e-12 and rel_err(dW, dW0) < 1e-12
+
+
+def test_insd_penalty_readouts_gradients_fd():
+    rng = np.random.default_rng(12)
+    T, B, N, lam, rho = 4, 3, 6, 0.7, 0.2
+    raw = {"a": tanh_rates(rng, (T, B, 5), 0.3), "b": tanh_rates(rng, (T, B, 4), 0.0)}
+    readouts = {"a": rng.standard_normal((2, 5)), "b": rng.standard_normal((1, 4))}
+    pen = INSDPenalty(raw, lam=lam, rho=rho, rho_mode="relative", readouts=readouts)
+    rates = tanh_rates(rng, (T, B, N), 0.2)
+    rates[..., :5] += raw["a"]
+    W_out = rng.standard_normal((2, N))
+
+    def value(r, w):
+        return pen(SimpleNamespace(r=np.concatenate([np.zeros((1, B, N)), r])), SimpleNamespace(W_out=w))[0]
+
+    _, dr, dW, _ = pen(SimpleNamespace(r=np.concatenate([np.ones((1, B, N)), rates])), SimpleNamespace(W_out=W_out))
+    assert rel_err(dr, central_fd(lambda r: value(r, W_out), rates.copy())) < 1e-6
+    assert rel_err(dW, central_fd(lambda w: value(rates, w), W_out.copy())) < 1e-6
+
+
+def test_insd_penalty_float32_rates_computed_in_float64():
+    rng = np.random.default_rng(13)
+    T, B, N = 20, 6, 8
+    raw = {"a": tanh_rates(rng, (T, B, N), 0.3).astype(np.float32)}
+    readouts = {"a": rng.standard_normal((2, N)).astype(np.float32)}
+    rates = tanh_rates(rng, (T + 1, B, N), 0.3).astype(np.float32)
+    rates[1:] += 0.5 * raw["a"]
+    W_out = rng.standard_normal((2, N)).astype(np.float32)
+    v, dr, dW, _ = INSDPenalty(raw, 0.5, 1e-3, readouts=readouts)(SimpleNamespace(r=rates), SimpleNamespace(W_out=W_out))
+    assert dr.dtype == np.float32 and dW.dtype == np.float32
+    # the float32 inputs are exact in float64: only the final rounding to float32 differs
+    v0, dr0, dW0 = old_formula(rates[1:].astype(np.float64), W_out.astype(np.float64),
+                               [null_space_rates(raw["a"], readouts["a"])], 0.5, 1e-3, "relative")
+    assert v == pytest.approx(v0, rel=1e-12)
+    assert rel_err(dr, dr0) < 1e-6 and rel_err(dW, dW0) < 1e-6
+
+
+def test_centred_stack():
+    rng = np.random.default_rng(14)
+    R = tanh_rates(rng, (50, 4), 0.5).astype(np.float32)
+    Y, W = tanh_rates(rng, (50, 3), -0.2), rng.standard_normal((1, 3))
+    pen = INSDPenalty({"y": Y, "z": 2 * Y}, lam=1.0, readouts={"y": W})
+    Z, norms = centred_stack(R, pen.targets)
+    assert Z.shape == (50, 10) and Z.dtype == np.float64 and Z.flags.f_contiguous
+    np.testing.assert_allclose(Z, np.hstack([R - R.mean(axis=0, dtype=np.float64), Y - Y.mean(axis=0),
+                                             2 * (Y - Y.mean(axis=0))]), rtol=0, atol=1e-14)
+    assert norms[0] == pytest.approx(np.sum(null_space_rates(Y, W) ** 2), rel=1e-12)
+    assert norms[1] == pytest.approx(np.sum((2 * (Y - Y.mean(axis=0))) ** 2), rel=1e-12)

@@ -3,6 +3,7 @@
 from .penalty import (
     RHO_MODES,
     INSDPenalty,
+    centred_stack,
     effective_rho,
     null_space_projector,
     null_space_rates,
@@ -16,6 +17,7 @@ __all__ = [
     "penalty_weight",
     "RHO_MODES",
     "INSDPenalty",
+    "centred_stack",
     "effective_rho",
     "null_space_projector",
     "null_space_rates",

@@ -17,15 +17,20 @@ Through the network: X = centre(R) P, so dL/dR = centre(G P) for G = dL/dX;
 with B = (W_out W_out^T)^{-1} W_out, dP = -(B^T dW P + P dW^T B), hence
 dL/dW_out = -B (H + H^T) P where H = centre(R)^T G.
 
-Cost. ||E||^2 = <Z, X^T X Z> and dS/dX = Y U^T + X K with small U, K, so the
-penalty needs centre(R)^T centre(R) and one Cholesky per call, plus two
-M x N x N products per earlier network (centre(R)^T Y_i and Y_i U_i^T P).
+Cost. ||E||^2 = <Z, X^T X Z> and dS/dX = Y U^T + X K with small U, K. The
+penalty stacks the centred rates of the new and the earlier networks,
+S = [Rc, Yc_1, ...] (float64; Y_i = Yc_i P_i is never formed), and makes two
+products over the M rows: Rc^T S for all Gram matrices, and S F for dL/dR.
+Everything else is N x N. The earlier networks' rates may be float32: they
+are exact in float64, and every product is done in float64, because the
+ridge solve amplifies errors of the Gram matrices by up to 1 + ||X||^2 / rho.
 """
 
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
 from ..model.kernels import matmul  # the large (M-row) products use the trainer's one BLAS
+from .kernels import centre_into
 
 RHO_MODES = ("absolute", "relative")
 
@@ -36,6 +41,7 @@ __all__ = [
     "null_space_rates",
     "ridge_predictability",
     "ridge_predictability_grad",
+    "centred_stack",
     "INSDPenalty",
 ]
 
@@ -144,19 +150,63 @@ def ridge_predictability_grad(X, Y, rho=1e-3, rho_mode="relative"):
     return S, Y @ U.T + X @ K
 
 
-class INSDPenalty:
-    """lambda * sum_i S(R_new_perp, Y_i) for one batch, as the trainer's penalty callable."""
+def centred_stack(R, targets):
+    """Z = [Rc, Yc_1, Yc_2, ...] (M, N + sum N_i), float64, Fortran-ordered, and ||Y_i||^2 for each target.
 
-    def __init__(self, earlier, lam, rho=1e-3, rho_mode="relative"):
+    targets: name -> (rates Y (M, N_i), readout basis Q_i or None); Yc is Y
+    centred and Y_i = Yc_i P_i its null-space part, ||Y_i||^2 = ||Yc_i||^2 - ||Yc_i Q_i||^2.
+    """
+    M, N = R.shape
+    widths = [N] + [Y.shape[1] for Y, _, _ in targets.values()]
+    Z = np.empty((M, sum(widths)), order="F")
+    centre_into(R, Z[:, :N])
+    norms, start = [], N
+    for name, (Y, Q, _) in targets.items():
+        if Y.shape[0] != M:
+            raise ValueError(f"earlier rates {name!r} have {Y.shape[0]} rows, the new network {M}")
+        block = Z[:, start:start + Y.shape[1]]
+        ny2 = centre_into(Y, block)
+        if Q is not None:
+            YQ = matmul(block, Q)
+            ny2 -= float(np.vdot(YQ, YQ))
+        norms.append(ny2)
+        start += Y.shape[1]
+    return Z, norms
+
+
+class INSDPenalty:
+    """lambda * sum_i S(R_new_perp, Y_i) for one batch, as the trainer's penalty callable.
+
+    earlier: name -> rates (M, N_i) or (T, B, N_i) of an earlier network on the
+    batch, in any float dtype. If readouts[name] is that network's W_out, the
+    target Y_i is null_space_rates(rates, W_out), never formed; otherwise the
+    rates are taken as null-space rates already (and centred: a no-op for
+    null_space_rates' output).
+    """
+
+    def __init__(self, earlier, lam, rho=1e-3, rho_mode="relative", readouts=None):
         if not earlier:
             raise ValueError("INSDPenalty needs at least one earlier network")
         _check_rho(rho, rho_mode)
-        self.earlier = {name: np.ascontiguousarray(Y, dtype=np.float64) for name, Y in earlier.items()}
-        for name, Y in self.earlier.items():
+        readouts = readouts or {}
+        self.targets = {}  # name -> (rates (M, N_i), readout basis Q_i or None, null-space projector P_i or None)
+        for name, rates in earlier.items():
+            Y = np.asarray(rates)
+            Y = np.ascontiguousarray(Y.reshape(-1, Y.shape[-1]) if Y.ndim == 3 else Y)
             if Y.ndim != 2:
-                raise ValueError(f"earlier rates {name!r} must be (M, N), got shape {Y.shape}")
+                raise ValueError(f"earlier rates {name!r} must be (M, N) or (T, B, N), got shape {Y.shape}")
+            if not np.issubdtype(Y.dtype, np.floating):
+                Y = Y.astype(np.float64)
             if not np.any(Y):
                 raise ValueError(f"earlier rates {name!r} are all zero: nothing to decouple from")
+            Q = P = None
+            if name in readouts:
+                W = np.asarray(readouts[name], dtype=np.float64)
+                if W.ndim != 2 or W.shape[1] != Y.shape[1]:
+                    raise ValueError(f"readout of {name!r} has shape {W.shape}, its rates {Y.shape[1]} units")
+                Q = np.linalg.qr(W.T)[0]  # orthonormal basis of the readout's row space
+                P = np.eye(W.shape[1]) - Q @ Q.T
+            self.targets[name] = (Y, Q, P)
         self.lam = float(lam)
         self.rho = rho
         self.rho_mode = rho_mode
@@ -164,33 +214,42 @@ class INSDPenalty:
     def __call__(self, traj, params):
         """Return (value, dvalue/d traj.r[1:], dvalue/d W_out, {name: lam * S_i})."""
         rates = traj.r[1:]
-        R = _as_rows(rates)
+        R = np.ascontiguousarray(rates).reshape(-1, rates.shape[-1])
         P, B = _projector_parts(params.W_out)
         if P.shape[0] != R.shape[1]:
             raise ValueError(f"rates have {R.shape[1]} units but W_out has {P.shape[0]} columns")
-        Rc = R - R.mean(axis=0)
-        gram = matmul(Rc.T, Rc)
-        factor = _RidgeFactor(P @ gram @ P, self.rho, self.rho_mode)  # X = Rc P is never formed
+        Z, norms = centred_stack(R, self.targets)
+        G = matmul(Z[:, :R.shape[1]].T, Z)  # Rc^T [Rc, Yc_1, Yc_2, ...]: the one product over the M rows
+        F, H, parts = self.solve(G, P, norms)
+        dR = matmul(Z, F)  # the one product back to the M rows
+        dW = -B @ (H + H.T) @ P
+        return (float(sum(parts.values())), dR.reshape(rates.shape).astype(traj.r.dtype, copy=False),
+                dW.astype(params.W_out.dtype, copy=False), parts)
 
-        # dvalue/dX = G = sum_i Y_i U_i^T + X K; accumulate G P and H = Rc^T G piecewise
-        GP = np.zeros_like(Rc)
+    def solve(self, G, P, norms):
+        """(F, H, parts) from G = Rc^T [Rc, Yc_1, ...], the new network's projector P and the ||Y_i||^2.
+
+        dvalue/dX = sum_i lam (Y_i U_i^T + X K_i) with Y_i = Yc_i P_i and X = Rc P, so that
+        dvalue/dRc = Z F for F = [P K P; lam P_1 U_1^T P; ...] (centred, since Z's columns are)
+        and H = Rc^T dvalue/dX, from which dvalue/dW_out follows.
+        """
+        N = P.shape[0]
+        gram = G[:, :N]
+        factor = _RidgeFactor(P @ gram @ P, self.rho, self.rho_mode)  # X = Rc P is never formed
+        F = np.empty((G.shape[1], N))
         H = np.zeros_like(gram)
         K = np.zeros_like(gram)
         parts = {}
-        for name, Y in self.earlier.items():
-            if Y.shape[0] != Rc.shape[0]:
-                raise ValueError(f"earlier rates {name!r} have {Y.shape[0]} rows, the new network {Rc.shape[0]}")
-            D = matmul(Rc.T, Y)
-            S, U, K_i = factor.value(P @ D, float(np.vdot(Y, Y)), with_grad=True)
+        start = N
+        for (name, (Y, _, P_i)), ny2 in zip(self.targets.items(), norms):
+            stop = start + Y.shape[1]
+            D = G[:, start:stop] if P_i is None else G[:, start:stop] @ P_i  # Rc^T Y_i
+            S, U, K_i = factor.value(P @ D, ny2, with_grad=True)
             parts[name] = self.lam * S
-            GP += matmul(Y, self.lam * U.T @ P)
+            F[start:stop] = self.lam * U.T @ P  # U = U P_i already: P_i U^T P = U^T P
             H += self.lam * D @ U.T
             K += self.lam * K_i
-        GP += matmul(Rc, P @ K @ P)
+            start = stop
+        F[:N] = P @ K @ P
         H += gram @ P @ K
-
-        dR = GP - GP.mean(axis=0)
-        dW = -B @ (H + H.T) @ P
-        value = float(sum(parts.values()))
-        return (value, dR.reshape(rates.shape).astype(traj.r.dtype, copy=False),
-                dW.astype(params.W_out.dtype, copy=False), parts)
+        return F, H, parts

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model import forward
-from .penalty import INSDPenalty, null_space_rates
+from .penalty import INSDPenalty
 
 
 def penalty_weight(lam: float, iteration: int, warmup: int = 0) -> float:
@@ -20,11 +20,12 @@ def insd_penalty_factory(earlier: dict, lam: float, rho: float, rho_mode: str, w
     solutions. Returns penalty_factory(inputs, iteration) for train().
     """
 
+    readouts = {name: net.params.W_out for name, net in earlier.items()}
+
     def factory(inputs, iteration):
-        targets = {}
-        for name, net in earlier.items():
-            r = forward(net.params, net.config, inputs).r[1:]
-            targets[name] = null_space_rates(r, net.params.W_out)
-        return INSDPenalty(targets, lam=penalty_weight(lam, iteration, warmup), rho=rho, rho_mode=rho_mode)
+        # rates in each network's own dtype; the penalty centres and projects them in float64
+        rates = {name: forward(net.params, net.config, inputs).r[1:] for name, net in earlier.items()}
+        return INSDPenalty(rates, lam=penalty_weight(lam, iteration, warmup), rho=rho, rho_mode=rho_mode,
+                           readouts=readouts)
 
     return factory
