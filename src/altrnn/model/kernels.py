@@ -13,9 +13,12 @@ one large product (r[t] @ W.T) goes to BLAS; everything else, including the
 products with the few input and output channels, is fused into the loops.
 """
 
+import math
+
 import numpy as np
-from numba import njit, types
-from numba.extending import overload
+from llvmlite import ir
+from numba import literal_unroll, njit, prange, types
+from numba.extending import intrinsic, overload
 
 TANH = 0
 RELU = 1
@@ -160,6 +163,141 @@ def backward_loop(W, W_out, x, r, u, dy, dr, alpha, act, delta, dW_in_T, dW_out)
                 for j in range(N):
                     dW_in_T[k, j] += c * d[i, j]
     return delta
+
+
+# Recurrent noise: a counter-based generator. The 64 random bits of pair j of row
+# (t, b) are mix64(key + c * GAMMA) with c = (t * B + b) * ceil(N / 2) + j: the
+# output of SplitMix64 (Steele, Lea & Flood 2014) started at `key`, computed for
+# any c directly. Each value depends only on (key, t, b, j), never on which thread
+# computes it, and the loops vectorise (64-bit multiplies, shifts, polynomials).
+GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S27, _S30, _S31, _S32, _S52 = (np.uint64(k) for k in (27, 30, 31, 32, 52))
+_LOW30 = np.uint64(2**30 - 1)
+_LOW32 = np.uint64(2**32 - 1)
+_MANTISSA = np.uint64(2**52 - 1)
+_ONE_BITS = np.uint64(1023 << 52)  # the bits of 1.0
+_FAST = {"contract"}  # fused multiply-adds in the polynomials
+
+
+def _taylor(n_log, n_sin, n_cos, dtype):
+    """Coefficients, highest power first, of ln m = 2 s sum_k s^2k / (2k + 1) (s = (m - 1) / (m + 1)), sin and cos."""
+    return (tuple(dtype(1.0 / (2 * k + 1)) for k in reversed(range(n_log))),
+            tuple(dtype((-1) ** k / math.factorial(2 * k + 1)) for k in reversed(range(n_sin))),
+            tuple(dtype((-1) ** k / math.factorial(2 * k)) for k in reversed(range(n_cos))))
+
+
+# |s| <= 0.172 for m in [1/sqrt 2, sqrt 2] and |phi| <= pi/4, so the truncation errors are below
+# 1e-12 (float64: 7 terms of ln, sin to phi^11, cos to phi^12) and 1e-8 (float32: 5, phi^9, phi^10).
+_L64, _S64, _C64 = _taylor(7, 6, 7, np.float64)
+_L32, _S32F, _C32 = _taylor(5, 5, 6, np.float32)
+
+
+@intrinsic
+def _float_bits(typingctx, x):
+    """The bits of a float64 as a uint64 (an LLVM bitcast, which vectorises)."""
+    return types.uint64(types.float64), lambda context, builder, sig, args: builder.bitcast(args[0], ir.IntType(64))
+
+
+@intrinsic
+def _bits_float(typingctx, x):
+    """The float64 with the given bits."""
+    return types.float64(types.uint64), lambda context, builder, sig, args: builder.bitcast(args[0], ir.DoubleType())
+
+
+@njit(cache=True, inline="always")
+def mix64(z):
+    """SplitMix64's output function: a bijection of uint64 with strong avalanche."""
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _horner(c, x):
+    """c[-1] + c[-2] x + c[-3] x^2 + ... for a tuple c (highest power first)."""
+    p = c[0]
+    for k in range(1, len(c)):
+        p = c[k] + x * p
+    return p
+
+
+def _cast(x, like):
+    """x converted to the float type of `like` (numba promotes int * float32 to float64)."""
+    return type(like)(x)
+
+
+@overload(_cast, inline="always")
+def _cast_impl(x, like):
+    if like == types.float32:
+        return lambda x, like: np.float32(x)
+    return lambda x, like: np.float64(x)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _box_muller(z, L, S, C):
+    """Two standard normals from 64 random bits, in the dtype of the coefficients L, S, C.
+
+    Radius: u = (high 32 bits + 1/2) 2^-32 in (0, 1), u = m 2^e exactly with m in
+    [1/sqrt 2, sqrt 2] (exponent and mantissa by bit operations), -2 ln u =
+    -2 (e ln 2 + ln m); the radius is at most 6.77 (tails beyond are cut: probability
+    1.3e-11). Angle: the low 32 bits, 2 for the quadrant and 30 for phi in (-pi/4, pi/4).
+    """
+    one = L[-1]
+    two = one + one
+    u = (np.float64(z >> _S32) + 0.5) * 2.0**-32
+    bits = _float_bits(u)
+    m = _bits_float((bits & _MANTISSA) | _ONE_BITS)
+    big = m > 1.4142135623730951
+    m = 0.5 * m if big else m
+    e = _cast(np.int64(bits >> _S52) - (1022 if big else 1023), one)
+    t = _cast(m - 1.0, one)  # exact in float64, then rounded: keeps ln u accurate near u = 1
+    s = t / (t + two)
+    r = np.sqrt(-two * (e * _cast(0.6931471805599453, one) + two * s * _horner(L, s * s)))
+    low = z & _LOW32
+    phi = _cast(((np.float64(low & _LOW30) + 0.5) * 2.0**-30 - 0.5) * (0.5 * np.pi), one)
+    p2 = phi * phi
+    c = _horner(C, p2)
+    s = phi * _horner(S, p2)
+    # (cos, sin) of phi + q pi/2: (c, s), (-s, c), (-c, -s), (s, -c)
+    q = low >> _S30
+    odd = (q & np.uint64(1)) == np.uint64(1)
+    a = s if odd else c
+    b = c if odd else s
+    a = -a if (q == np.uint64(1)) | (q == np.uint64(2)) else a
+    b = -b if q >= np.uint64(2) else b
+    return r * a, r * b
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FAST)
+def normal_fill(key, out):
+    """Fill out (T, B, N), C-contiguous float32 or float64, with standard normals.
+
+    Pair j of row (t, b) (see the comment above GAMMA and _box_muller) goes to
+    units j and j + ceil(N/2). Arithmetic in the dtype of out: within 1e-10 of
+    Box-Muller in exact arithmetic on the same bits in float64, within 2 ulp in
+    float32. The rows are split across threads; the values do not depend on the split.
+    """
+    T, B, N = out.shape
+    h = (N + 1) // 2
+    rows = out.reshape(T * B, N)
+    key = np.uint64(key)
+    single = out.itemsize == 4
+    for row in prange(T * B):
+        first, second = rows[row, :h], rows[row, h:]
+        base = key + np.uint64(row) * np.uint64(h) * GAMMA
+        if single:
+            for j in range(N // 2):
+                first[j], second[j] = _box_muller(mix64(base + np.uint64(j) * GAMMA), _L32, _S32F, _C32)
+            if N % 2:
+                first[h - 1] = _box_muller(mix64(base + np.uint64(h - 1) * GAMMA), _L32, _S32F, _C32)[0]
+        else:
+            for j in range(N // 2):
+                first[j], second[j] = _box_muller(mix64(base + np.uint64(j) * GAMMA), _L64, _S64, _C64)
+            if N % 2:
+                first[h - 1] = _box_muller(mix64(base + np.uint64(h - 1) * GAMMA), _L64, _S64, _C64)[0]
+    return out
 
 
 @njit(cache=True)

@@ -192,10 +192,16 @@ def _empty(workspace, name, shape, dtype):
 
 
 def recurrent_noise(cfg: ModelConfig, shape, rng: np.random.Generator | None, workspace=None):
-    """Standard-normal recurrent noise eta of shape (T, B, N), or None when sigma_rec is 0 or rng is None."""
+    """Standard-normal recurrent noise eta of shape (T, B, N), or None when sigma_rec is 0 or rng is None.
+
+    Drawn by the counter-based generator kernels.normal_fill, keyed by 64 bits from rng:
+    the values depend on rng's state only (in training: seed and iteration), not on the
+    number of threads.
+    """
     if cfg.sigma_rec == 0 or rng is None:
         return None
-    return rng.standard_normal(dtype=cfg.np_dtype, out=_empty(workspace, "noise", shape, cfg.np_dtype))
+    key = rng.integers(2**64, dtype=np.uint64)
+    return kernels.normal_fill(key, _empty(workspace, "noise", shape, cfg.np_dtype))
 
 
 def forward(params: Params, cfg: ModelConfig, inputs, noise=None, x0=None, workspace=None) -> Trajectory:
