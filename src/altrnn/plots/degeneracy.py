@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
+
+from .common import palette
 
 LEVELS = [
     ("behaviour", "ood_log10_loss_std", "spread of OOD loss\n(std of log10 loss across networks)"),
@@ -17,7 +18,7 @@ def degeneracy_levels(tables: dict[str, pd.DataFrame]):
     """One bar per task at each level; tables: task -> degeneracy.csv (level, measure, value, n_networks)."""
     df = pd.concat([t.assign(task=task) for task, t in tables.items()], ignore_index=True)
     tasks = list(tables)
-    colours = dict(zip(tasks, sns.color_palette("colorblind", len(tasks))))
+    colours = dict(zip(tasks, palette("qualitative", len(tasks))))
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
     for ax, (level, measure, label) in zip(axes, LEVELS):
         sub = df[(df["level"] == level) & (df["measure"] == measure)].set_index("task").reindex(tasks)

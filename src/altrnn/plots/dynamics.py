@@ -7,10 +7,9 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from ..netids import group_of
-from .common import net_order
+from .common import net_order, palette
 
 STABILITY_MARKERS = {"stable": "o", "marginal": "D", "saddle": "X", "unstable": "^"}
 
@@ -23,7 +22,7 @@ def fixed_point_panels(points: dict[str, tuple[pd.DataFrame, dict]], task: str):
     """
     nets = net_order(points)
     conditions = sorted({c for t, _ in points.values() for c in t["condition"]})
-    colours = dict(zip(conditions, sns.color_palette("colorblind", len(conditions))))
+    colours = dict(zip(conditions, palette("qualitative", len(conditions))))
     ncols = min(4, len(nets))
     nrows = math.ceil(len(nets) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.0 * nrows), squeeze=False)
@@ -67,7 +66,7 @@ def manifold_panels(nets: dict[str, tuple], task: str):
     for ax, net in zip(axes.flat, names):
         points, parrays, table, marrays = nets[net]
         attractors = sorted(set(points.index[points["stability"] == "stable"]))
-        colours = dict(zip(attractors, sns.color_palette("husl", max(len(attractors), 1))))
+        colours = dict(zip(attractors, palette("hues", len(attractors))))
         if "basin_labels" in marrays:
             labels = marrays["basin_labels"]
             rgb = np.ones(labels.shape + (3,))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
+
+from .common import palette
 
 LABELS = {"new_to_earlier": "predictability new -> earlier (INSD)", "earlier_to_new": "predictability earlier -> new",
           "cka": "linear CKA", "rsa": "RSA"}
@@ -17,7 +18,7 @@ def metric_gaming(table: pd.DataFrame, task: str):
     table: metric_gaming.csv (measure, padding, mean, low, high, expected, n_units, n_draws).
     """
     measures = [m for m in LABELS if m in set(table["measure"])]
-    palette = sns.color_palette("colorblind")
+    palette = palette("qualitative", 10)
     colours = {"new_to_earlier": (0.0, 0.0, 0.0), "earlier_to_new": palette[1], "cka": palette[2], "rsa": palette[4]}
     fig, ax = plt.subplots(figsize=(4.6, 3.4), layout="constrained")
     for m in measures:

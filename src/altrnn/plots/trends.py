@@ -8,10 +8,9 @@ import numbers
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from ..netids import family_key
-from .common import family_palette
+from .common import family_palette, palette
 
 TITLES = {
     "accuracy": "accuracy (per evaluation condition)",
@@ -30,7 +29,7 @@ def _colours(families) -> dict:
     single = [f for f in families if "\u2192" not in f and "\u2013" not in f]
     colours = family_palette(single) if single else {}
     pairs = [f for f in families if f not in colours]
-    colours.update(zip(pairs, sns.color_palette("colorblind", max(len(pairs), 1))))
+    colours.update(zip(pairs, palette("qualitative", len(pairs))))
     return colours
 
 
@@ -120,7 +119,7 @@ def factor_figure(trends: dict, factor: str):
         axis, df = trends[study]
         pos, log, numeric = _positions(list(df["x"]))
         facets = list(dict.fromkeys(df["facet"]))
-        colours = dict(zip(facets, sns.color_palette("dark", max(len(facets), 1))))
+        colours = dict(zip(facets, palette("qualitative", len(facets))))
         for i, panel in enumerate(rows):
             ax = axes[i, j]
             for facet in facets:
@@ -164,7 +163,7 @@ def tradeoff_figure(tradeoff: pd.DataFrame, axes: list[str], study: str):
     values = list(dict.fromkeys(tradeoff[first]))
     if all(isinstance(v, numbers.Number) for v in values):
         values = sorted(values)
-    colours = dict(zip(values, sns.color_palette("viridis", len(values))))
+    colours = dict(zip(values, palette("viridis", len(values))))
     shapes = list(dict.fromkeys(tuple(r) for r in tradeoff[others].itertuples(index=False))) if others else [()]
     markers = dict(zip(shapes, "osD^vP*Xph<>"))
     summary = tradeoff["net_id"] == "alternatives"

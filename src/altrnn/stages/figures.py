@@ -1,4 +1,8 @@
-"""Stage `figures`: one panel of one unit (or the degeneracy summary) drawn from its result files."""
+"""Stage `figures`: one panel of one unit (or the degeneracy summary) drawn from its result files.
+
+Each panel imports its own plotting module, so that a figure job loads only what it draws (seaborn
+and scipy.stats cost seconds per job, and only the ood and similarity panels use them).
+"""
 
 from __future__ import annotations
 
@@ -7,29 +11,37 @@ import pandas as pd
 from .. import plots
 from ..io import load_model, read_npz, read_table
 from ..netids import net_of, unit_of
-from ..plots import behaviour, decoding, degeneracy, dynamics, gaming, similarity, training
-from ..plots import insd_distance, stress
 
 
 def draw_training(inp, label):
+    from ..plots import training
+
     return training.training_curves({net_of(f): read_table(f) for f in inp.logs}, label)
 
 
 def draw_predictability(inp, label):
+    from ..plots import similarity
+
     return similarity.predictability_matrices(read_table(inp.table), label)
 
 
 def draw_ood(inp, label):
+    from ..plots import behaviour
+
     evals = pd.concat([read_table(f).assign(net_id=net_of(f)) for f in inp.evals], ignore_index=True)
     return behaviour.ood_performance(evals, label)
 
 
 def draw_fixed_points(inp, label):
+    from ..plots import dynamics
+
     points = {net_of(c): (read_table(c), read_npz(n)) for c, n in zip(inp.tables, inp.arrays)}
     return dynamics.fixed_point_panels(points, label)
 
 
 def draw_manifolds(inp, label):
+    from ..plots import dynamics
+
     nets = {}
     for pc, pa, mc, ma in zip(inp.points, inp.point_arrays, inp.tables, inp.arrays):
         nets[net_of(pc)] = (read_table(pc), read_npz(pa), read_table(mc), read_npz(ma))
@@ -37,16 +49,22 @@ def draw_manifolds(inp, label):
 
 
 def draw_spectra(inp, label):
+    from ..plots import dynamics
+
     nets = {net_of(c): (read_table(c), read_npz(n), load_model(m).config.alpha)
             for c, n, m in zip(inp.tables, inp.arrays, inp.models)}
     return dynamics.spectrum_panels(nets, label)
 
 
 def draw_dsa_mds(inp, label):
+    from ..plots import similarity
+
     return similarity.mds_embedding(read_table(inp.mds), label, "DSA")
 
 
 def draw_decoding(inp, label):
+    from ..plots import decoding
+
     from .decoding import matrices, read_decoding_table
 
     arrays = read_npz(inp.matrices)
@@ -54,12 +72,16 @@ def draw_decoding(inp, label):
 
 
 def draw_metric_gaming(inp, label):
+    from ..plots import gaming
+
     from .gaming import read_gaming_table
 
     return gaming.metric_gaming(read_gaming_table(inp.table), label)
 
 
 def draw_stress(inp, label):
+    from ..plots import stress
+
     from ..analysis.stress_statistics import read_statistics
 
     stats = read_statistics(inp.stats)
@@ -67,12 +89,16 @@ def draw_stress(inp, label):
 
 
 def draw_insd_distance(inp, label):
+    from ..plots import insd_distance
+
     from .insd_distance import read_insd_distance
 
     return insd_distance.insd_distance_panels(read_insd_distance(inp.table), label)
 
 
 def draw_degeneracy(inp, label):
+    from ..plots import degeneracy
+
     return degeneracy.degeneracy_levels({unit_of(f): read_table(f) for f in inp.tables})
 
 
