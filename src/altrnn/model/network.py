@@ -50,6 +50,7 @@ class ModelConfig:
     dtype: str = ModelSection.dtype
     parameterisation: str = ModelSection.parameterisation
     gamma: float = ModelSection.gamma
+    fast_tanh: bool = ModelSection.fast_tanh
 
     def __post_init__(self):
         if self.parameterisation not in PARAMETERISATIONS:
@@ -74,6 +75,13 @@ class ModelConfig:
     @property
     def np_dtype(self):
         return np.dtype(self.dtype)
+
+    @property
+    def kernel_activation(self):
+        """The activation code of the time-loop kernels: kernels.TANH_VEC for a fast float64 tanh."""
+        if self.fast_tanh and self.activation == "tanh" and self.dtype == "float64":
+            return kernels.TANH_VEC
+        return kernels.ACTIVATIONS[self.activation]
 
 
 @dataclass
@@ -218,7 +226,7 @@ def forward(params: Params, cfg: ModelConfig, inputs, noise=None, x0=None, works
     r[0] = activation(x[0], cfg.activation)
     noise_scale = np.sqrt(2 * cfg.alpha) * cfg.sigma_rec
     kernels.forward_loop(np.ascontiguousarray(params.W.T), np.ascontiguousarray(params.W_in.T), params.b, u,
-                         np.asarray(noise, dtype=dt), noise_scale, cfg.alpha, kernels.ACTIVATIONS[cfg.activation],
+                         np.asarray(noise, dtype=dt), noise_scale, cfg.alpha, cfg.kernel_activation,
                          x, r)
     y = matmul(r[1:].reshape(T * B, N), params.W_out.T)
     y += params.b_out
@@ -237,7 +245,7 @@ def backward(params: Params, cfg: ModelConfig, inputs, traj: Trajectory, dy, dr=
     dW_in_T = np.zeros((u.shape[2], N), dtype=dt)
     dW_out = np.zeros_like(params.W_out)
     kernels.backward_loop(params.W, params.W_out, traj.x, traj.r, u, dy, dr, cfg.alpha,
-                          kernels.ACTIVATIONS[cfg.activation], delta, dW_in_T, dW_out)
+                          cfg.kernel_activation, delta, dW_in_T, dW_out)
     d2 = delta.reshape(T * B, N)
     return Params(
         W_in=dW_in_T.T.copy(),
