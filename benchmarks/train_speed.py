@@ -14,6 +14,7 @@ with the n_in = n_out = 3 input and output weights are left out of both.
 
     python benchmarks/train_speed.py --threads 1 --csv speed_t1.csv
     python benchmarks/train_speed.py --threads 2 --shapes 256,64,500 --dtypes float32
+    python benchmarks/train_speed.py --fast-tanh --dtypes float64   # model.fast_tanh
 """
 
 import argparse
@@ -42,6 +43,7 @@ def parse_args(argv=None):
                    help="set the BLAS thread limit before the numba kernels (and with them the BLAS numba "
                         "links to) are loaded, as a process that sets its limits first and trains later does; "
                         "shows what happens when the limit misses that BLAS")
+    p.add_argument("--fast-tanh", action="store_true", help="model.fast_tanh: vectorised tanh in float64")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--csv", help="also write the table to this CSV file")
     args = p.parse_args(argv)
@@ -97,7 +99,7 @@ def time_config(N, B, T, dtype, args):
     clock = time.perf_counter
     rng = np.random.default_rng(args.seed)
     task = make_task("flipflop", {"T": T})
-    cfg = ModelConfig(task.n_in, N, task.n_out, dtype=dtype)
+    cfg = ModelConfig(task.n_in, N, task.n_out, dtype=dtype, fast_tanh=args.fast_tanh)
     params = init_params(cfg, 0.9, rng)
     opt = Adam(params, 1e-3)
     workspace = Workspace()  # as the trainer does: buffers reused across iterations
@@ -163,7 +165,7 @@ def time_config(N, B, T, dtype, args):
     flops = 6.0 * B * N * N * T
     r_np, r_nb = median_ms(roof_np), median_ms(roof_nb)
     return {
-        "N": N, "B": B, "T": T, "dtype": dtype, "threads": args.threads,
+        "N": N, "B": B, "T": T, "dtype": dtype, "fast_tanh": args.fast_tanh, "threads": args.threads,
         "iter_ms": total, "batch_ms": batch_t, "noise_ms": noise_t, "lossgrad_ms": lg_t, "optim_ms": opt_t,
         "noise_ns_per_sample": noise_t * 1e6 / (T * B * N),
         "iter_gflops": flops / total / 1e6,
