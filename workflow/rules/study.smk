@@ -31,7 +31,9 @@ rule studies:
 
 rule factor:
     input:
-        trends=lambda w: [f"{netids.study_dir(s)}/trends.csv" for s in factor_studies(w.factor)],
+        trends=lambda w: [
+            f"{netids.study_dir(s)}/trends.csv" for s in factor_studies(w.factor)
+        ],
         code=code_stamp("study"),
     output:
         csv="results/studies/factor_{factor}.csv",
