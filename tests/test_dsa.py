@@ -65,8 +65,24 @@ def test_dmd_recovers_eigenvalues_of_a_linear_system():
         for whiten in (False, True):
             fit = dsa.fit_dmd(X, n_delays=n_delays, rank=4, whiten=whiten)
             np.testing.assert_allclose(np.sort_complex(fit.eigenvalues), expected, atol=1e-8)
-    with pytest.raises(ValueError, match="rank=5 exceeds the numerical rank"):
-        dsa.fit_dmd(X, n_delays=4, rank=5)
+
+def test_a_rank_beyond_the_states_pads_the_operator_with_silent_modes(caplog):
+    """A network whose activity spans fewer directions than `rank`: the operator of the directions there are,
+    padded with zeros (eigenvalue 0), and a warning; its DSA to its own unpadded fit is 0."""
+    rng = np.random.default_rng(3)
+    core = np.diag([0.9, 0.6, 0.8, 0.7])
+    core[:2, :2] = rotation_block(0.4, 0.95)
+    X = simulate(core, T=40, B=8, seed=1)
+    with caplog.at_level("WARNING", logger="altrnn.analysis.dsa"):
+        fit = dsa.fit_dmd(X, n_delays=4, rank=6)
+    assert "exceeds the numerical rank" in caplog.text and "padded with zeros" in caplog.text
+    assert fit.A.shape == (6, 6) and np.all(fit.A[4:] == 0) and np.all(fit.A[:, 4:] == 0)
+    exact = dsa.fit_dmd(X, n_delays=4, rank=4)
+    np.testing.assert_allclose(np.sort_complex(fit.eigenvalues),
+                               np.sort_complex(np.r_[np.linalg.eigvals(core), 0, 0]), atol=1e-8)
+    np.testing.assert_allclose(fit.A[:4, :4], exact.A, atol=1e-10)
+    with pytest.raises(ValueError, match="all zero"):
+        dsa.fit_dmd(np.zeros((20, 3, 4)), n_delays=2, rank=2)
 
 
 def test_dmd_operator_is_invariant_to_rotation_and_scale_of_states_up_to_signs():

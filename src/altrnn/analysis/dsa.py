@@ -15,6 +15,7 @@ Conventions: states are (T, B, N) time-major, like the rest of the package;
 coordinates are rows, and the operator acts on column vectors, z[t+1] = A z[t].
 """
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,8 @@ from scipy.linalg import eigh, lstsq, solve
 from scipy.optimize import minimize
 
 __all__ = ["DMDFit", "hankel_embedding", "fit_dmd", "cayley", "procrustes_operators", "dsa_distance"]
+
+log = logging.getLogger("altrnn.analysis.dsa")
 
 N_RESTARTS = 4
 PATIENCE = 10
@@ -108,9 +111,12 @@ def fit_dmd(states, n_delays=20, rank=15, delay_interval=1, whiten=True) -> DMDF
 
     The SVD is taken through the eigenvectors of H^T H (n_delays * N square),
     5x faster than an SVD of the tall H at the usual sizes; it resolves
-    singular values down to about 1e-7 of the largest, so a rank whose last
-    singular value is below RANK_TOL (1e-6) of the largest is an error (the
-    coordinates would be rounding noise).
+    singular values down to about 1e-7 of the largest. Directions whose
+    singular value is below RANK_TOL (1e-6) of the largest would be rounding
+    noise: when the states have fewer than `rank` such directions (a network
+    whose activity collapsed onto a few dimensions), A is fitted on the ones
+    there are and padded with zeros to rank x rank (modes without activity,
+    eigenvalue 0), with a logged warning, so that it can still be compared.
     """
     H3 = hankel_embedding(states, n_delays, delay_interval)
     B, L, D = H3.shape
@@ -122,20 +128,24 @@ def fit_dmd(states, n_delays=20, rank=15, delay_interval=1, whiten=True) -> DMDF
     evals, U = eigh(H.T @ H, subset_by_index=[D - rank, D - 1])
     evals, U = evals[::-1], U[:, ::-1]
     top = max(evals[0], 0.0)
-    if top == 0.0 or evals[-1] <= RANK_TOL ** 2 * top:
-        n_ok = int(np.sum(evals > RANK_TOL ** 2 * top))
-        raise ValueError(f"rank={rank} exceeds the numerical rank of the delay-embedded states "
-                         f"({n_ok} singular values above {RANK_TOL:g} times the largest)")
-    s = np.sqrt(evals)
-    Z = H @ U
+    if top == 0.0:
+        raise ValueError("the delay-embedded states are all zero: DSA is undefined")
+    n_ok = int(np.sum(evals > RANK_TOL ** 2 * top))
+    if n_ok < rank:  # e.g. a network whose activity collapsed onto a few dimensions
+        log.warning("rank=%d exceeds the numerical rank of the delay-embedded states (%d singular values above "
+                    "%g times the largest): the operator is fitted on those %d directions and padded with "
+                    "zeros (modes without activity)", rank, n_ok, RANK_TOL, n_ok)
+    s = np.sqrt(np.maximum(evals, 0.0))
+    Z = (H @ U[:, :n_ok])
     if whiten:
-        Z /= s
-    Z = Z.reshape(B, L, rank)
-    Z0 = Z[:, :-1].reshape(-1, rank)
-    Z1 = Z[:, 1:].reshape(-1, rank)
-    A_T = lstsq(Z0, Z1, lapack_driver="gelsd")[0]
-    return DMDFit(A=np.ascontiguousarray(A_T.T), singular_values=s, n_delays=int(n_delays),
-                  delay_interval=int(delay_interval), whiten=bool(whiten))
+        Z /= s[:n_ok]
+    Z = Z.reshape(B, L, n_ok)
+    Z0 = Z[:, :-1].reshape(-1, n_ok)
+    Z1 = Z[:, 1:].reshape(-1, n_ok)
+    A = np.zeros((rank, rank))
+    A[:n_ok, :n_ok] = lstsq(Z0, Z1, lapack_driver="gelsd")[0].T
+    return DMDFit(A=A, singular_values=s, n_delays=int(n_delays), delay_interval=int(delay_interval),
+                  whiten=bool(whiten))
 
 
 # --- Procrustes over vector fields -----------------------------------------------------------------
