@@ -7,8 +7,8 @@ Huang et al. (2025) measure feature learning by two quantities per network:
 
 with K = J J^T the network's tangent kernel on a fixed probe: J[p, q] =
 d y_p / d theta_q, y_p the outputs y[t, b, o] at a few time steps t of a few
-noise-free probe trials b (rows in the order b, t, o), theta all trainable
-parameters (W_in, W, b, W_out, b_out, in that order) of the network's
+noise-free probe trials b (rows in the order b, t, o), theta the trainable
+parameters W_in, W, b and W_out (not the readout bias, whose block of K is constant) of the network's
 parameterisation, so dy/dtheta = c * dy/dW_eff (model.network). A = 1 means
 the kernel only changed in scale (lazy training); lower values mean the
 network's features moved. A is in [0, 1] since tangent kernels are positive
@@ -70,10 +70,18 @@ def output_jacobian(params, cfg, inputs, times, blocks=False):
     return J if blocks else np.concatenate([J[n] for n in PARAM_NAMES], axis=1)
 
 
+KERNEL_PARAMS = ("W_in", "W", "b", "W_out")  # b_out left out: its block of K is the constant delta_oo'
+
+
 def tangent_kernel(params, cfg, inputs, times) -> np.ndarray:
-    """K = J J^T on the probe (inputs (T, B, n_in), time steps `times`), in float64."""
-    J = output_jacobian(params, cfg, inputs, times)
-    return J @ J.T
+    """K = J J^T on the probe (inputs (T, B, n_in), time steps `times`), in float64.
+
+    J over every trainable parameter but the readout bias b_out: dy/db_out is the identity whatever
+    the weights, so its block of K never changes and, when the readout is scaled down (mean field,
+    large gamma), it dominates K and pins the alignment at 1.
+    """
+    J = output_jacobian(params, cfg, inputs, times, blocks=True)
+    return sum(J[name] @ J[name].T for name in KERNEL_PARAMS)
 
 
 def kernel_alignment(K0, KT) -> float:
