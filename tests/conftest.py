@@ -23,11 +23,14 @@ def tiny_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def flipflop():
-    """A trained 3-bit flip-flop network (N = 24), its visited states and its fixed points under zero input."""
+    """A trained 3-bit flip-flop network (N = 24), its visited states and its fixed points under zero input.
+
+    3000 iterations reach a task loss of about 0.03; at 800 (loss 0.1) whether all 8 corners are already
+    stable depended on the noise draw (seeds 2, 3 and 4 give 8 at 3000)."""
     with threadpool_limits(1):
         task = make_task("flipflop", {"T": 60})
         cfg = ModelConfig(n_in=3, n_rec=24, n_out=3)
-        params = train(task, cfg, TrainConfig(batch_size=32, lr=1e-2, max_iters=800, log_every=100),
+        params = train(task, cfg, TrainConfig(batch_size=32, lr=1e-2, max_iters=3000, log_every=100),
                        g=1.0, seed=2).params
         batch = task.batch(64, np.random.default_rng(0))
         states = forward(params, cfg, batch.inputs).x

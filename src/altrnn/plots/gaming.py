@@ -18,8 +18,9 @@ def metric_gaming(table: pd.DataFrame, task: str):
     table: metric_gaming.csv (measure, padding, mean, low, high, expected, n_units, n_draws).
     """
     measures = [m for m in LABELS if m in set(table["measure"])]
-    palette = palette("qualitative", 10)
-    colours = {"new_to_earlier": (0.0, 0.0, 0.0), "earlier_to_new": palette[1], "cka": palette[2], "rsa": palette[4]}
+    qualitative = palette("qualitative", 10)
+    colours = {"new_to_earlier": (0.0, 0.0, 0.0), "earlier_to_new": qualitative[1], "cka": qualitative[2],
+               "rsa": qualitative[4]}
     fig, ax = plt.subplots(figsize=(4.6, 3.4), layout="constrained")
     for m in measures:
         rows = table[table["measure"] == m].sort_values("padding")
