@@ -133,7 +133,7 @@ def test_a_dsa_option_reruns_only_what_uses_dsa(study_run, tmp_path):
     write_config(workdir, cfg)
     outputs = set(planned_outputs(workdir)) - _study_outputs(planned_outputs(workdir))
     expected = {f"{STUDY}/n_rec-{n}/{f}" for n in (4, 8)
-                for f in ("similarity/dsa.csv", "similarity/dsa_mds.csv", "degeneracy.csv")}
+                for f in ("similarity/dsa.csv", "similarity/dsa_mds.csv", "degeneracy.csv", "insd_distance.csv")}
     assert outputs == expected
 
 

@@ -81,7 +81,10 @@ def test_figures_are_reproducible_and_only_changed_ones_rebuild(tiny_run, tmp_pa
     ev.write_text(ev.read_text().replace("in_distribution,", "in_distribution,1", 1))
     out = snakemake(workdir, "-n", "figures").stdout
     planned = sorted(f for line in re.findall(r"^\s+output: (.+)$", out, flags=re.M) for f in line.split(", "))
-    assert planned == ["results/figures/flipflop_ood.pdf", "results/figures/flipflop_ood.png"]
+    # the eval tables feed the ood panel and the behaviour level of insd_distance (and its panel), nothing else
+    assert planned == ["results/figures/flipflop_insd_distance.pdf", "results/figures/flipflop_insd_distance.png",
+                       "results/figures/flipflop_ood.pdf", "results/figures/flipflop_ood.png",
+                       "results/flipflop/insd_distance.csv"]
 
 
 def test_a_corrupted_model_fails_its_jobs_naming_the_file(tiny_run, tmp_path):
