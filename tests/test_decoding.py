@@ -7,7 +7,8 @@ from tiny import TINY, snakemake, write_config
 from altrnn import netids
 from altrnn.analysis import decoding
 from altrnn.io import read_npz
-from altrnn.stages.decoding import COLUMNS, matrices, read_decoding_table
+from altrnn.io import read_table
+from altrnn.stages.decoding import COLUMNS, matrices
 from altrnn.tasks import TASKS, make_task
 
 T, B, N = 24, 300, 16
@@ -202,7 +203,7 @@ def test_a_tiny_run_writes_the_decoding_table_matrices_and_panel(tmp_path):
     nets += netids.insd_ids(TINY["insd"]["n_alternatives"])
     for task, variables in (("flipflop", ["bit1", "bit2", "bit3"]), ("integration", ["context", "evidence1",
                                                                                       "evidence2"])):
-        table = read_decoding_table(tmp_path / f"results/{task}/decoding.csv")
+        table = read_table(tmp_path / f"results/{task}/decoding.csv")
         assert list(table.columns) == COLUMNS and set(table["net_id"]) == set(nets)
         assert set(table["variable"]) == set(variables) and table["n_test"].between(0, 8).all()
         for (net, var), rows in table.groupby(["net_id", "variable"]):  # defined from a step on, then always

@@ -58,6 +58,8 @@ TABLE_COLUMNS = {
     "manifolds.csv": ["condition", "kind", "point", "branch", "reaches", "stopped"],
     "degeneracy.csv": ["level", "measure", "value", "n_networks"],
     "trends.csv": ["measure", "x", "family"],  # a study's trends (panel and facet may be empty)
+    "decoding.csv": ["net_id", "variable", "kind", "measure", "time", "value", "n_test"],  # value NaN: undefined
+    "insd_distance.csv": ["net_id", "level", "distance", "within", "n_standard"],  # ratio NaN: no spread
 }
 EMPTY_ALLOWED = {"fixed_points.csv", "manifolds.csv"}  # a network may have no points or manifolds
 

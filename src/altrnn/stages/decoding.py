@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import decoding
-from ..errors import ResultFileError
 from ..io import load_model, write_csv, write_npz
 from ..netids import net_of
 from ..tasks import make_task
@@ -59,16 +58,6 @@ def matrices(arrays: dict) -> dict:
     return {tuple(k.split(SEPARATOR, 1)): v for k, v in arrays.items() if SEPARATOR in k}
 
 
-def read_decoding_table(path) -> pd.DataFrame:
-    """A decoding.csv, checked: an unreadable file or a missing column raises ResultFileError naming it."""
-    try:
-        table = pd.read_csv(path)
-    except (FileNotFoundError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ResultFileError(f"{path}: not a readable decoding table: {exc}") from None
-    missing = [c for c in COLUMNS if c not in table.columns]
-    if missing or table.empty:
-        raise ResultFileError(f"{path}: missing column(s) {missing} or no rows (truncated?)")
-    return table
 
 
 def decoding_job(kind: str, params: dict, settings: dict, model_paths, out_csv, out_npz):

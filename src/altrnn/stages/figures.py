@@ -64,11 +64,10 @@ def draw_dsa_mds(inp, label):
 
 def draw_decoding(inp, label):
     from ..plots import decoding
-
-    from .decoding import matrices, read_decoding_table
+    from .decoding import matrices
 
     arrays = read_npz(inp.matrices)
-    return decoding.decoding_panels(read_decoding_table(inp.table), matrices(arrays), arrays["times"], label)
+    return decoding.decoding_panels(read_table(inp.table), matrices(arrays), arrays["times"], label)
 
 
 def draw_metric_gaming(inp, label):
@@ -91,9 +90,7 @@ def draw_stress(inp, label):
 def draw_insd_distance(inp, label):
     from ..plots import insd_distance
 
-    from .insd_distance import read_insd_distance
-
-    return insd_distance.insd_distance_panels(read_insd_distance(inp.table), label)
+    return insd_distance.insd_distance_panels(read_table(inp.table), label)
 
 
 def draw_degeneracy(inp, label):

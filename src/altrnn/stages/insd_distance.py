@@ -8,7 +8,6 @@ import logging
 import pandas as pd
 
 from ..analysis.insd_distance import COLUMNS, insd_distance_table
-from ..errors import ResultFileError
 from ..io import load_model, read_table, write_csv
 from ..netids import net_of
 
@@ -17,16 +16,6 @@ log = logging.getLogger("altrnn.stages.insd_distance")
 N_BOOT = 1000  # bootstrap resamples of the standard networks (as the degeneracy stage)
 
 
-def read_insd_distance(path) -> pd.DataFrame:
-    """An insd_distance.csv, checked: an unreadable file or a missing column raises ResultFileError naming it."""
-    try:
-        table = pd.read_csv(path)
-    except (FileNotFoundError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ResultFileError(f"{path}: not a readable insd_distance table: {exc}") from None
-    missing = [c for c in COLUMNS if c not in table.columns]
-    if missing or table.empty:
-        raise ResultFileError(f"{path}: missing column(s) {missing} or no rows (truncated?)")
-    return table
 
 
 def insd_distance_job(standard_ids: list, eval_paths, model_paths, dsa_csv, out_csv):
