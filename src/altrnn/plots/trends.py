@@ -51,6 +51,14 @@ def _positions(values):
     return {v: i for i, v in enumerate(values)}, False, numeric
 
 
+def _axis_ticks(ax, pos, numeric, log):
+    """Ticks at the axis values themselves: labels for non-numbers, no 1.5 between integer levels."""
+    if not numeric:
+        ax.set_xticks(list(pos.values()), [str(v) for v in pos], rotation=30, ha="right")
+    elif not log and len(pos) <= 8:
+        ax.set_xticks(list(pos.values()), [f"{v:g}" for v in pos])
+
+
 def trend_figure(trends: pd.DataFrame, measure: str, axis: str, study: str):
     """Rows: facets (other axes' values); columns: panels (evaluation conditions, spaces, levels)."""
     if trends.empty:
@@ -79,8 +87,7 @@ def trend_figure(trends: pd.DataFrame, measure: str, axis: str, study: str):
                 ax.fill_between(x, f["ci_low"], f["ci_high"], color=colours[family], alpha=0.2, lw=0)
             if log:
                 ax.set_xscale("log")
-            if not numeric:
-                ax.set_xticks(list(pos.values()), [str(v) for v in pos], rotation=30, ha="right")
+            _axis_ticks(ax, pos, numeric, log)
             title = " | ".join(t for t in (panel, facet) if t)
             ax.set_title(title, fontsize=8)
             ax.set_xlabel(axis, fontsize=8)
@@ -131,8 +138,7 @@ def factor_figure(trends: dict, factor: str):
                 ax.fill_between(x, f["ci_low"], f["ci_high"], color=colours[facet], alpha=0.2, lw=0)
             if log:
                 ax.set_xscale("log")
-            if not numeric:
-                ax.set_xticks(list(pos.values()), [str(v) for v in pos], rotation=30, ha="right")
+            _axis_ticks(ax, pos, numeric, log)
             ax.tick_params(labelsize=7)
             if i == 0:
                 ax.set_title(study, fontsize=8)
@@ -143,7 +149,7 @@ def factor_figure(trends: dict, factor: str):
             if facets != [""] and i == 0:
                 ax.legend(fontsize=6, frameon=False)
     fig.suptitle(f"factor {factor}: degeneracy of the standard networks (mean, 95% bootstrap interval)", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.985))  # room for the title above the column titles
     return fig
 
 
