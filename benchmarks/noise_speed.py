@@ -18,6 +18,8 @@ import time
 
 import numpy as np
 
+from iteration import iteration_timer  # benchmarks/iteration.py
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -31,10 +33,8 @@ def parse_args(argv=None):
 
 
 def time_config(N, B, T, dtype, repeats):
-    from altrnn.model import ModelConfig, Workspace, init_params, kernels, recurrent_noise
+    from altrnn.model import ModelConfig, kernels
     from altrnn.tasks import make_task
-    from altrnn.train.adam import Adam, clip_by_global_norm
-    from altrnn.train.objective import loss_and_grad
 
     clock = time.perf_counter
     rng = np.random.default_rng(0)
@@ -43,19 +43,7 @@ def time_config(N, B, T, dtype, repeats):
     steps = {}
     for sigma in (0.05, 0.0):
         cfg = ModelConfig(task.n_in, N, task.n_out, dtype=dtype, sigma_rec=sigma)
-        params = init_params(cfg, 0.9, np.random.default_rng(1))
-        opt, ws = Adam(params, 1e-3), Workspace()
-
-        def step(cfg=cfg, params=params, opt=opt, ws=ws):
-            t0 = clock()
-            batch = task.batch(B, rng)
-            noise = recurrent_noise(cfg, (T, B, N), rng, ws)
-            _, grads, _ = loss_and_grad(params, cfg, batch.inputs, batch.targets, batch.mask, noise, workspace=ws)
-            clip_by_global_norm(grads, 1.0)
-            opt.step(params, grads)
-            return clock() - t0
-
-        steps[sigma] = step
+        steps[sigma] = iteration_timer(task, cfg, B, rng, clock)
 
     def gen():
         t0 = clock()

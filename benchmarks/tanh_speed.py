@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from altrnn.model.kernels import tanh_fast, tanh_vec  # tanh_fast is libm's tanh in float64
+from iteration import iteration_timer  # benchmarks/iteration.py
 
 
 def parse_args(argv=None):
@@ -47,10 +48,8 @@ def _apply_libm(x, out):
 
 
 def time_config(N, B, T, repeats):
-    from altrnn.model import ModelConfig, Workspace, init_params, recurrent_noise
+    from altrnn.model import ModelConfig
     from altrnn.tasks import make_task
-    from altrnn.train.adam import Adam, clip_by_global_norm
-    from altrnn.train.objective import loss_and_grad
 
     clock = time.process_time
     rng = np.random.default_rng(0)
@@ -58,19 +57,7 @@ def time_config(N, B, T, repeats):
     runs = {}
     for name, dtype, fast in (("f32", "float32", False), ("f64", "float64", False), ("fast", "float64", True)):
         cfg = ModelConfig(task.n_in, N, task.n_out, dtype=dtype, fast_tanh=fast)
-        params = init_params(cfg, 0.9, np.random.default_rng(1))
-        opt, ws = Adam(params, 1e-3), Workspace()
-
-        def step(cfg=cfg, params=params, opt=opt, ws=ws):
-            t0 = clock()
-            batch = task.batch(B, rng)
-            noise = recurrent_noise(cfg, (T, B, N), rng, ws)
-            _, grads, _ = loss_and_grad(params, cfg, batch.inputs, batch.targets, batch.mask, noise, workspace=ws)
-            clip_by_global_norm(grads, 1.0)
-            opt.step(params, grads)
-            return clock() - t0
-
-        runs[name] = step
+        runs[name] = iteration_timer(task, cfg, B, rng, clock)
 
     R, D = rng.standard_normal((T + 1, B, N)), rng.standard_normal((T, B, N))
     W = rng.standard_normal((N, N))
