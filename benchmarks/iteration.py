@@ -22,3 +22,21 @@ def iteration_timer(task, cfg, B, rng, clock):
         return clock() - t0
 
     return step
+
+
+def run_with_threads(threads, measure):
+    """measure() with numba and BLAS limited to `threads`; returns its result and the 1-min load averages
+    before and after (the machine's other work, for the printed header)."""
+    import os
+
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    from altrnn.model import kernels
+
+    kernels.matmul(np.ones((2, 2)), np.ones((2, 2)))  # loads the BLAS numba uses before the limit is set
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    load = os.getloadavg()[0]
+    with threadpool_limits(limits=threads, user_api="blas"):
+        result = measure()
+    return result, load, os.getloadavg()[0]

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from iteration import iteration_timer  # benchmarks/iteration.py
+from iteration import iteration_timer, run_with_threads  # benchmarks/iteration.py
 
 
 def parse_args(argv=None):
@@ -71,19 +71,11 @@ def time_config(N, B, T, dtype, repeats):
 
 def main(argv=None):
     args = parse_args(argv)
-    import numba
-    import os
     import pandas as pd
-    from threadpoolctl import threadpool_limits
 
-    from altrnn.model import kernels
-
-    kernels.matmul(np.ones((2, 2)), np.ones((2, 2)))  # loads the BLAS numba uses before the limit is set
-    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
-    load = os.getloadavg()[0]
-    with threadpool_limits(limits=args.threads, user_api="blas"):
-        rows = [time_config(N, B, T, dt, args.repeats) for N, B, T in args.shapes for dt in args.dtypes]
-    print(f"threads {args.threads}, load average (1 min) {load:.2f} -> {os.getloadavg()[0]:.2f}, "
+    rows, load, load_after = run_with_threads(
+        args.threads, lambda: [time_config(N, B, T, dt, args.repeats) for N, B, T in args.shapes for dt in args.dtypes])
+    print(f"threads {args.threads}, load average (1 min) {load:.2f} -> {load_after:.2f}, "
           f"medians of {args.repeats} interleaved repeats")
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
