@@ -28,7 +28,8 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from . import netids
 
 __all__ = ["ConfigError", "ModelSection", "TrainConfig", "StandardConfig", "InsdConfig", "EvaluateConfig",
-           "DynamicsConfig", "SimilarityConfig", "DecodingConfig", "GamingConfig", "StressConfig", "ThreadsConfig", "Settings", "Study", "Config", "load",
+           "DynamicsConfig", "SimilarityConfig", "DecodingConfig", "GamingConfig", "StressConfig", "ThreadsConfig",
+           "ImportedNetwork", "Settings", "Study", "Config", "load",
            "canonical", "json_schema", "SECTIONS", "ENTRY_SECTIONS"]
 
 METRICS = ("cka", "rsa", "procrustes", "dsa")
@@ -211,12 +212,53 @@ class ThreadsConfig:
     train: int = _f(1, minimum=1)
 
 
+@dataclass(frozen=True)
+class ImportedNetwork:
+    """A network trained elsewhere (task-entry key `imported.<name>`): its weights file and its dynamics.
+
+    The defaults read the file as PyTorch's nn.RNN: alpha 1, tanh, no noise (altrnn.model.imports).
+    """
+
+    path: typing.Optional[str] = _f(None)  # .npz or .safetensors, relative to Snakemake's working directory
+    naming: str = _f("detect", choices=("detect", "torch", "altrnn"))
+    activation: str = _f("tanh", choices=("tanh", "relu"))
+    alpha: float = _f(1.0, exclusive_minimum=0, maximum=1)  # != 1: the weights run as a leaky network
+    sigma_rec: float = _f(0.0, minimum=0)
+    dtype: str = _f("float64", choices=("float32", "float64"))
+
+
+IMPORTED_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def _imported(value, where: str) -> dict:
+    """{name: ImportedNetwork} of a task entry's `imported`, checked (names path-safe, a path to .npz or
+    .safetensors)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping of names to networks, e.g. "
+                          f"`{{mine: {{path: weights/mine.npz}}}}`, got {value!r}")
+    out = {}
+    for name, spec in value.items():
+        at = f"{where}.{name}"
+        if not (isinstance(name, str) and IMPORTED_NAME.match(name)) or "__" in name:
+            raise ConfigError(f"{at}: a network name is a letter or digit, then letters, digits, - or _ "
+                              "(not __): it names the directory nets/imp-<name>")
+        net = parse_section(ImportedNetwork, spec, at)
+        if not net.path:
+            raise ConfigError(f"{at}.path: required: the .npz or .safetensors file of the weights")
+        if not net.path.endswith((".npz", ".safetensors")):
+            raise ConfigError(f"{at}.path: {net.path!r} is neither an .npz nor a .safetensors file")
+        out[name] = net
+    return out
+
+
 SECTIONS = {"model": ModelSection, "train": TrainConfig, "standard": StandardConfig, "insd": InsdConfig,
             "evaluate": EvaluateConfig, "dynamics": DynamicsConfig, "similarity": SimilarityConfig,
             "decoding": DecodingConfig, "gaming": GamingConfig, "stress": StressConfig, "threads": ThreadsConfig}
 ENTRY_SECTIONS = [s for s in SECTIONS if s != "threads"]  # what a task entry or study may override
-ENTRY_KEYS = ["task", "params", *ENTRY_SECTIONS]
-STUDY_KEYS = ["base", "axes", "combine", "condition_figures", "factor", *ENTRY_KEYS]
+ENTRY_KEYS = ["task", "params", *ENTRY_SECTIONS, "imported"]  # imported: task entries only, never studies
+STUDY_KEYS = ["base", "axes", "combine", "condition_figures", "factor", *ENTRY_KEYS[:-1]]
 
 
 def config_key(f) -> str:
@@ -431,6 +473,7 @@ class Settings:
     gaming: GamingConfig
     study: str | None = None
     axes: dict = field(default_factory=dict)  # axis key -> this condition's value
+    imported: dict = field(default_factory=dict)  # name -> ImportedNetwork (task entries only)
 
     def standard_ids(self) -> list[str]:
         return [netids.standard_id(g, s) for g in self.standard.g for s in self.standard.seeds]
@@ -438,8 +481,16 @@ class Settings:
     def insd_ids(self) -> list[str]:
         return netids.insd_ids(self.insd.n_alternatives)
 
-    def net_ids(self) -> list[str]:
+    def trained_ids(self) -> list[str]:
+        """The networks this workflow trains (they have train_log.csv and diagnostics.csv)."""
         return self.standard_ids() + self.insd_ids()
+
+    def imported_ids(self) -> list[str]:
+        return [netids.imported_id(name) for name in self.imported]
+
+    def net_ids(self) -> list[str]:
+        """Every network every analysis stage sees: the trained ones, then the imported ones."""
+        return self.trained_ids() + self.imported_ids()
 
     def has_degeneracy(self) -> bool:
         """Degeneracy is defined over at least two standard networks."""
@@ -509,8 +560,9 @@ def _settings(raw: dict, entry: dict, label: str, where: str, study=None, axes=N
                               f"{task.n_in} input channel(s)")
     _check_stress_levels(sections, task, kind, where)
     # Distinct g values (checked by the section) give distinct ids: netids.format_number is exact.
+    imported = _imported(entry.get("imported"), f"{where}.imported")
     return Settings(label=label, task=kind, params=canonical(task.params), study=study, axes=axes or {},
-                    **sections)
+                    imported=imported, **sections)
 
 
 def _set_dotted(entry: dict, key: str, value, where: str):
@@ -576,6 +628,7 @@ def _study(raw: dict, name: str, spec) -> tuple[Study, list[Settings]]:
     if base is not None and base not in tasks:
         raise ConfigError(f"{where}.base: {base!r} is not an entry of `tasks` ({sorted(tasks)})")
     entry = deep_merge(tasks.get(base) or {}, {k: v for k, v in spec.items() if k in ENTRY_KEYS})
+    entry.pop("imported", None)  # a study's conditions are trained networks only
     entry.setdefault("task", base)
     entry = _with_networks_per_g(raw, entry)
     if entry["task"] is None:
@@ -710,7 +763,11 @@ def json_schema() -> dict:
     defs = {name: section_schema(cls) for name, cls in SECTIONS.items()}
     entry_props = {"task": {"type": "string"}, "params": {"type": ["object", "null"]},
                    **{s: {"$ref": f"#/$defs/{s}"} for s in ENTRY_SECTIONS}}
-    defs["entry"] = {"type": ["object", "null"], "additionalProperties": False, "properties": entry_props}
+    imported = {**section_schema(ImportedNetwork), "type": "object", "required": ["path"]}
+    defs["entry"] = {"type": ["object", "null"], "additionalProperties": False,
+                     "properties": {**entry_props, "imported": {
+                         "type": ["object", "null"], "propertyNames": {"pattern": IMPORTED_NAME.pattern},
+                         "additionalProperties": imported}}}
     study_props = {"base": {"type": "string"}, "combine": {"enum": ["product", "zip"]},
                    "condition_figures": {"type": "boolean"},
                    "factor": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_-]*$"},

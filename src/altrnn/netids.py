@@ -1,7 +1,7 @@
 """Network ids, families and result paths, defined once for rules, scripts, plots and tests.
 
 Network ids: `std-g{g}-s{seed}` for standard networks, `ref` and `alt{k}` for
-INSD. A *unit* is a task entry (label `flipflop`) or a study condition (label
+INSD, `imp-{name}` for a network trained elsewhere (config key `imported`). A *unit* is a task entry (label `flipflop`) or a study condition (label
 `studies/{study}/{condition}`); its results live under results/{label}/.
 """
 
@@ -11,6 +11,7 @@ import re
 
 STANDARD = re.compile(r"^std-g(?P<g>[0-9.e+-]+)-s(?P<seed>\d+)$")
 ALTERNATIVE = re.compile(r"^alt(?P<k>[1-9]\d*)$")
+IMPORTED = re.compile(r"^imp-(?P<name>[A-Za-z0-9][A-Za-z0-9_-]*)$")
 
 
 def format_number(x: float) -> str:
@@ -32,30 +33,37 @@ def insd_ids(n_alternatives: int) -> list[str]:
     return ["ref"] + [alternative_id(k) for k in range(1, n_alternatives + 1)]
 
 
+def imported_id(name: str) -> str:
+    return f"imp-{name}"
+
+
 def earlier_ids(k: int) -> list[str]:
     """The frozen networks alt{k} is decoupled from: ref, alt1..alt{k-1}."""
     return ["ref"] + [alternative_id(i) for i in range(1, int(k))]
 
 
 def family_of(net_id: str) -> str:
-    """The family a network belongs to: `g=<g>` for standard networks, else `ref` or `alt<k>`."""
+    """The family a network belongs to: `g=<g>` for standard networks, else `ref`, `alt<k>` or `imp-<name>`."""
     m = STANDARD.match(net_id)
     return f"g={m['g']}" if m else net_id
 
 
 def group_of(net_id: str) -> str:
-    """The coarse family used for pairs of networks: `std` for every standard network, else ref or alt<k>."""
+    """The coarse family used for pairs of networks: `std` for every standard network, else its own id
+    (ref, alt<k>, imp-<name>: an imported network never joins the standard group)."""
     return "std" if STANDARD.match(net_id) else net_id
 
 
 def family_key(family: str):
-    """Sort key: standard families by g (or `std`), then ref, then alternatives by k."""
+    """Sort key: standard families by g (or `std`), then ref, then alternatives by k, then imported networks."""
     if family.startswith("g="):
         return (0, float(family[2:]))
     if family == "std":
         return (0, 0.0)
     if family == "ref":
         return (1, 0.0)
+    if IMPORTED.match(family):
+        return (3, 0.0, family)
     m = ALTERNATIVE.match(family)
     return (2, float(m["k"]) if m else 0.0, family)
 
