@@ -1,0 +1,232 @@
+"""Generative training of a noise-driven RNN to emit the symbol sequences of a hidden Markov model.
+
+The network receives Gaussian noise u (T_net, B, n_noise) and no task input.
+After `burn_in` steps it emits one symbol every `steps_per_symbol` steps,
+read out as logits y at the last step of each block; a Gumbel-softmax with
+temperature tau turns the logits into soft one-hot symbols. A batch of such
+sequences, flattened to vectors (n_steps * n_symbols), is compared with a
+batch of one-hot sequences sampled from the HMM by a distributional loss
+(debiased Sinkhorn divergence, or MMD; train.sinkhorn). The loss's gradient
+runs back exactly: divergence -> Gumbel-softmax Jacobian -> dL/dy -> BPTT
+(model.network.backward), with the Gumbel noise held fixed within a step.
+
+Training is Adam with global-norm clipping (train.adam), temperature decaying
+exponentially from tau0 to tau_min over tau_decay_iters iterations, and every
+random draw of iteration i from a generator seeded by (seed, i): a run is
+deterministic given its seed. Evaluation samples symbols exactly
+(argmax(logits + Gumbel), tau -> 0) and compares their emission statistics
+(tasks.hmm) with the HMM's analytic ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from ..errors import TrainingDiverged
+from ..model import (ModelConfig, Params, Workspace, backward, effective_params, forward, init_params,
+                     recurrent_noise, trainable_grads, trainable_params)
+from ..tasks.hmm import compare_statistics, emission_statistics
+from ..tasks.hmm_presets import HMMSpec
+from .adam import Adam, clip_by_global_norm
+from .gumbel import gumbel_noise, gumbel_softmax, gumbel_softmax_backward, hard_samples
+from .sinkhorn import DIVERGENCES, divergence
+
+log = logging.getLogger("altrnn.train.generative")
+
+LOG_COLUMNS = ["iteration", "loss", "tau", "grad_norm", "seconds"]
+
+
+@dataclass(frozen=True)
+class GenerativeConfig:
+    """Settings of generative training (sequence layout, noise, loss, temperature, optimiser)."""
+
+    n_steps: int = 50  # symbols per training sequence
+    steps_per_symbol: int = 1  # network steps per emitted symbol
+    burn_in: int = 20  # network steps before the first symbol (the network starts at x = 0)
+    n_noise: int = 1  # input noise channels
+    noise_std: float = 1.0
+    batch_size: int = 64  # generated sequences per step
+    hmm_batch_size: int = 64  # HMM sequences per step
+    divergence: str = "sinkhorn"  # or "mmd"
+    epsilon: float = 1.0  # Sinkhorn regularisation, in cost units (|x - y|^2 / 2: one symbol changed = 1)
+    sinkhorn_tol: float = 1e-6
+    sinkhorn_max_iter: int = 2000
+    sinkhorn_scaling: float = 0.5
+    mmd_bandwidths: tuple = (1.0, 3.0, 10.0)
+    tau0: float = 1.0
+    tau_min: float = 0.1
+    tau_decay_iters: int = 1000
+    lr: float = 3e-3
+    grad_clip: float = 1.0
+    max_iters: int = 1000
+    log_every: int = 50
+
+    def __post_init__(self):
+        for key in ("n_steps", "steps_per_symbol", "n_noise", "batch_size", "hmm_batch_size", "sinkhorn_max_iter",
+                    "max_iters", "log_every", "tau_decay_iters"):
+            if not (isinstance(getattr(self, key), (int, np.integer)) and getattr(self, key) >= 1):
+                raise ValueError(f"generative.{key} must be an integer >= 1, got {getattr(self, key)!r}")
+        if self.n_steps < 2:
+            raise ValueError(f"generative.n_steps must be >= 2, got {self.n_steps}")
+        if not (isinstance(self.burn_in, (int, np.integer)) and self.burn_in >= 0):
+            raise ValueError(f"generative.burn_in must be an integer >= 0, got {self.burn_in!r}")
+        if self.divergence not in DIVERGENCES:
+            raise ValueError(f"generative.divergence must be one of {list(DIVERGENCES)}, got {self.divergence!r}")
+        for key in ("noise_std", "epsilon", "sinkhorn_tol", "tau0", "tau_min", "lr"):
+            if not getattr(self, key) > 0:
+                raise ValueError(f"generative.{key} must be > 0, got {getattr(self, key)!r}")
+        if self.tau_min > self.tau0:
+            raise ValueError(f"generative.tau_min ({self.tau_min}) must be <= tau0 ({self.tau0})")
+        if not 0 <= self.sinkhorn_scaling < 1:
+            raise ValueError(f"generative.sinkhorn_scaling must be in [0, 1), got {self.sinkhorn_scaling}")
+        if self.grad_clip < 0:
+            raise ValueError(f"generative.grad_clip must be >= 0 (0: off), got {self.grad_clip}")
+        bw = np.atleast_1d(np.asarray(self.mmd_bandwidths, dtype=float))
+        if bw.size == 0 or not np.all(bw > 0):
+            raise ValueError(f"generative.mmd_bandwidths must be positive numbers, got {self.mmd_bandwidths!r}")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "GenerativeConfig":
+        """Build from a config mapping; an unknown key is an error naming it."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"generative: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
+        values = dict(values)
+        if "mmd_bandwidths" in values:
+            values["mmd_bandwidths"] = tuple(np.atleast_1d(values["mmd_bandwidths"]).tolist())
+        return cls(**values)
+
+    def network_steps(self, n_steps: int | None = None) -> int:
+        return self.burn_in + self.steps_per_symbol * (n_steps or self.n_steps)
+
+    def readout_steps(self, n_steps: int | None = None) -> np.ndarray:
+        """The network steps (indices into y) at which symbols are read out."""
+        return self.burn_in + self.steps_per_symbol * np.arange(1, (n_steps or self.n_steps) + 1) - 1
+
+
+def temperature(gen: GenerativeConfig, iteration: int) -> float:
+    """tau0 * (tau_min / tau0)^(iteration / tau_decay_iters), held at tau_min afterwards."""
+    frac = min(iteration / gen.tau_decay_iters, 1.0)
+    return float(gen.tau0 * (gen.tau_min / gen.tau0) ** frac)
+
+
+def one_hot_sequences(symbols: np.ndarray, n_symbols: int) -> np.ndarray:
+    """Symbols (n_steps, B) -> flattened one-hot sequences (B, n_steps * n_symbols)."""
+    return np.eye(n_symbols)[symbols.T].reshape(symbols.shape[1], -1)
+
+
+def draw_noise(gen: GenerativeConfig, n_trials: int, rng: np.random.Generator, n_steps: int | None = None,
+               dtype=np.float64) -> np.ndarray:
+    """Gaussian input noise (T_net, n_trials, n_noise) with standard deviation noise_std."""
+    shape = (gen.network_steps(n_steps), n_trials, gen.n_noise)
+    return (gen.noise_std * rng.standard_normal(shape)).astype(dtype, copy=False)
+
+
+def check_shapes(cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec) -> None:
+    if cfg.n_in != gen.n_noise:
+        raise ValueError(f"model.n_in ({cfg.n_in}) must equal generative.n_noise ({gen.n_noise})")
+    if cfg.n_out != hmm.n_symbols:
+        raise ValueError(f"model.n_out ({cfg.n_out}) must equal the HMM's number of symbols ({hmm.n_symbols})")
+
+
+def loss_and_grad(params: Params, cfg: ModelConfig, gen: GenerativeConfig, noise_inputs: np.ndarray,
+                  gumbel: np.ndarray, target: np.ndarray, tau: float, rec_noise=None, workspace=None):
+    """(divergence, gradient Params, soft samples (n_steps, B, n_symbols)) for one batch.
+
+    noise_inputs (T_net, B, n_noise); gumbel (n_steps, B, n_symbols), fixed noise of
+    the Gumbel-softmax; target (B_hmm, n_steps * n_symbols), flattened one-hot HMM sequences.
+    """
+    traj = forward(params, cfg, noise_inputs, rec_noise, workspace=workspace)
+    idx = gen.readout_steps()
+    logits = np.asarray(traj.y[idx], dtype=np.float64)
+    soft = gumbel_softmax(logits, gumbel, tau)
+    n_steps, B, S = soft.shape
+    value, d_points = divergence(soft.transpose(1, 0, 2).reshape(B, -1), target, kind=gen.divergence,
+                                 epsilon=gen.epsilon, tol=gen.sinkhorn_tol, max_iter=gen.sinkhorn_max_iter,
+                                 scaling=gen.sinkhorn_scaling, bandwidths=gen.mmd_bandwidths)
+    d_soft = d_points.reshape(B, n_steps, S).transpose(1, 0, 2)
+    dy = np.zeros(traj.y.shape, dtype=cfg.np_dtype)
+    dy[idx] = gumbel_softmax_backward(soft, tau, d_soft)
+    grads = backward(params, cfg, noise_inputs, traj, dy, workspace=workspace)
+    return value, grads, soft
+
+
+@dataclass
+class GenerativeResult:
+    params: Params  # effective weights at the end
+    init: Params  # effective weights at the start
+    log: pd.DataFrame  # LOG_COLUMNS, one row per log window (loss: the window's mean)
+
+
+def step_rng(seed: int, iteration: int) -> np.random.Generator:
+    return np.random.default_rng([seed, 2, iteration])
+
+
+def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig, g: float, seed: int,
+                     init: Params | None = None) -> GenerativeResult:
+    """Train a network (seeded init, or `init`, effective weights) to emit hmm's sequences from noise."""
+    check_shapes(model_cfg, gen, hmm)
+    if init is not None:
+        params = trainable_params(init.astype(model_cfg.np_dtype), model_cfg).copy()
+    else:
+        params = init_params(model_cfg, g, np.random.default_rng([seed, 0]))
+    initial = effective_params(params, model_cfg).copy()
+    opt = Adam(params, lr=gen.lr)
+    workspace = Workspace()
+    rows, window, t0 = [], [], time.perf_counter()
+    for it in range(gen.max_iters):
+        rng = step_rng(seed, it)
+        tau = temperature(gen, it)
+        u = draw_noise(gen, gen.batch_size, rng, dtype=model_cfg.np_dtype)
+        gumbel = gumbel_noise((gen.n_steps, gen.batch_size, hmm.n_symbols), rng)
+        target = one_hot_sequences(hmm.sample(gen.n_steps, gen.hmm_batch_size, rng)[1], hmm.n_symbols)
+        rec = recurrent_noise(model_cfg, (u.shape[0], gen.batch_size, model_cfg.n_rec), rng, workspace)
+        value, grads, _ = loss_and_grad(effective_params(params, model_cfg), model_cfg, gen, u, gumbel, target, tau,
+                                        rec, workspace)
+        trainable_grads(grads, model_cfg)
+        norm = clip_by_global_norm(grads, gen.grad_clip)
+        if not (np.isfinite(value) and np.isfinite(norm)):
+            raise TrainingDiverged(f"generative training diverged at iteration {it}: loss={value}, gradient "
+                                   f"norm={norm}. Lower generative.lr or raise generative.tau_min.")
+        opt.step(params, grads)
+        window.append(value)
+        if (it + 1) % gen.log_every == 0 or it + 1 == gen.max_iters:
+            rows.append({"iteration": it + 1, "loss": float(np.mean(window)), "tau": tau, "grad_norm": norm,
+                         "seconds": time.perf_counter() - t0})
+            log.info("iteration %d/%d  divergence %.4f  tau %.3f  |grad| %.3g", it + 1, gen.max_iters,
+                     rows[-1]["loss"], tau, norm)
+            window = []
+    return GenerativeResult(effective_params(params, model_cfg).copy(), initial, pd.DataFrame(rows, columns=LOG_COLUMNS))
+
+
+def generate(params: Params, cfg: ModelConfig, gen: GenerativeConfig, n_trials: int, rng: np.random.Generator,
+             n_steps: int | None = None) -> np.ndarray:
+    """Exact symbol samples argmax(logits + Gumbel) of the noise-driven network, (n_steps, n_trials)."""
+    n_steps = n_steps or gen.n_steps
+    u = draw_noise(gen, n_trials, rng, n_steps, cfg.np_dtype)
+    rec = recurrent_noise(cfg, (u.shape[0], n_trials, cfg.n_rec), rng)
+    logits = forward(params, cfg, u, rec).y[gen.readout_steps(n_steps)]
+    return hard_samples(logits, gumbel_noise(logits.shape, rng))
+
+
+def evaluate_generator(params: Params, cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec, n_trials: int = 200,
+                       n_steps: int = 200, seed: int = 0, max_dwell: int = 20) -> dict[str, float]:
+    """Total-variation distances of the network's emission statistics to the HMM's analytic ones.
+
+    occupancy_tv, transition_tv, dwell_tv (tasks.hmm.compare_statistics), and the
+    same for HMM samples of the same size (floor_*): the distance due to finite
+    samples alone, the best a perfect emulator can score.
+    """
+    rng = np.random.default_rng([seed, 3])
+    reference = hmm.analytic_statistics(max_dwell)
+    net = compare_statistics(emission_statistics(generate(params, cfg, gen, n_trials, rng, n_steps), hmm.n_symbols,
+                                                 max_dwell), reference)
+    floor = compare_statistics(emission_statistics(hmm.sample(n_steps, n_trials, rng)[1], hmm.n_symbols, max_dwell),
+                               reference)
+    return {**net, **{f"floor_{k}": v for k, v in floor.items()}}
