@@ -179,16 +179,14 @@ def unit_targets(label):
     """Every result file of one unit that users load: models, logs, evaluations, analyses, comparisons."""
     s = UNITS[label]
     out = []
-    for n in s.net_ids():
+    for n in s.net_ids():  # trained and imported networks
         out += [
             netids.net_file(label, n, f)
-            for f in (
-                "model.npz",
-                "train_log.csv",
-                "train_time.csv",
-                "eval.csv",
-                "manifolds.csv",
-            )
+            for f in ("model.npz", "eval.csv", "manifolds.csv")
+        ]
+    for n in s.trained_ids():  # an imported network has no training log
+        out += [
+            netids.net_file(label, n, f) for f in ("train_log.csv", "train_time.csv")
         ]
     out.append(netids.similarity_file(label, "linear_predictability.csv"))
     out += [netids.similarity_file(label, f"{m}_mds.csv") for m in s.similarity.metrics]

@@ -5,7 +5,7 @@
 
 rule figure_training:
     input:
-        logs=net_files("train_log.csv"),
+        logs=net_files("train_log.csv", "trained_ids"),
         code=code_stamp("figures"),
     output:
         **figure_outputs("training"),

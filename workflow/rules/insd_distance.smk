@@ -4,8 +4,8 @@
 
 rule insd_distance:
     input:
-        evals=net_files("eval.csv"),
-        models=net_files("model.npz"),
+        evals=net_files("eval.csv", "trained_ids"),  # imported networks: not INSD's
+        models=net_files("model.npz", "trained_ids"),
         dsa="results/{task}/similarity/dsa.csv",
         code=code_stamp("insd_distance"),
     output:

@@ -29,14 +29,17 @@ def palette(name: str, n: int) -> list[tuple]:
 
 
 def family_palette(families) -> dict[str, tuple]:
-    """Blues for standard families (light to dark with g; `std` for all of them), black for ref, reds for alternatives."""
+    """Blues for standard families (light to dark with g; `std` for all of them), black for ref, reds for
+    alternatives, greens for imported networks."""
     order = family_order(families)
     std = [f for f in order if f.startswith("g=")]
     alts = [f for f in order if f.startswith("alt")]
+    imported = [f for f in order if f.startswith("imp-")]
     colours = dict(zip(std, palette("Blues", len(std) + 2)[2:]))
     if "std" in order:
         colours["std"] = palette("Blues", 4)[3]
     colours.update(zip(alts, palette("Reds", len(alts) + 2)[2:]))
+    colours.update(zip(imported, palette("Greens", len(imported) + 2)[2:]))
     if "ref" in order:
         colours["ref"] = (0.0, 0.0, 0.0)
     return colours
