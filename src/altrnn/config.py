@@ -29,7 +29,7 @@ from . import netids
 
 __all__ = ["ConfigError", "ModelSection", "TrainConfig", "StandardConfig", "InsdConfig", "EvaluateConfig",
            "DynamicsConfig", "SimilarityConfig", "DecodingConfig", "GamingConfig", "StressConfig", "ThreadsConfig",
-           "ImportedNetwork", "Settings", "Study", "Config", "load",
+           "BifurcationsConfig", "ImportedNetwork", "Settings", "Study", "Config", "load",
            "canonical", "json_schema", "SECTIONS", "ENTRY_SECTIONS"]
 
 METRICS = ("cka", "rsa", "procrustes", "dsa")
@@ -98,6 +98,7 @@ class TrainConfig:
     patience: int = _f(0, minimum=0)  # log windows trained on after the loss target is first reached
     log_every: int = _f(10, minimum=1)
     checkpoint_every: int = _f(100, minimum=1)
+    snapshot_every: int = _f(0, minimum=0)  # weights saved every k iterations for the bifurcations stage; 0: off
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -194,6 +195,16 @@ class GamingConfig:
 
 
 @dataclass(frozen=True)
+class BifurcationsConfig:
+    """Fixed points and cycles of each training snapshot (needs train.snapshot_every > 0; see config/README.md)."""
+
+    max_period: int = _f(2, minimum=1)  # ReLU networks: longest cycle searched exactly
+    n_trials: int = _f(16, minimum=1)  # trials whose noise-free states seed the searches
+    n_initial: int = _f(64, minimum=1)  # tanh networks: initial states of the optimised search per input
+    seed: int = _f(4242, minimum=0)
+
+
+@dataclass(frozen=True)
 class StressConfig:
     """Stress grid: every network at every level of each out-of-distribution axis, against the standard group."""
 
@@ -255,7 +266,8 @@ def _imported(value, where: str) -> dict:
 
 SECTIONS = {"model": ModelSection, "train": TrainConfig, "standard": StandardConfig, "insd": InsdConfig,
             "evaluate": EvaluateConfig, "dynamics": DynamicsConfig, "similarity": SimilarityConfig,
-            "decoding": DecodingConfig, "gaming": GamingConfig, "stress": StressConfig, "threads": ThreadsConfig}
+            "decoding": DecodingConfig, "gaming": GamingConfig, "stress": StressConfig,
+            "bifurcations": BifurcationsConfig, "threads": ThreadsConfig}
 ENTRY_SECTIONS = [s for s in SECTIONS if s != "threads"]  # what a task entry or study may override
 ENTRY_KEYS = ["task", "params", *ENTRY_SECTIONS, "imported"]  # imported: task entries only, never studies
 STUDY_KEYS = ["base", "axes", "combine", "condition_figures", "factor", *ENTRY_KEYS[:-1]]
@@ -471,6 +483,7 @@ class Settings:
     stress: StressConfig
     decoding: DecodingConfig
     gaming: GamingConfig
+    bifurcations: BifurcationsConfig
     study: str | None = None
     axes: dict = field(default_factory=dict)  # axis key -> this condition's value
     imported: dict = field(default_factory=dict)  # name -> ImportedNetwork (task entries only)

@@ -4,4 +4,5 @@ from altrnn.stages import runtime, train
 
 runtime.configure(snakemake.threads, snakemake.log[0])
 p, out = snakemake.params, snakemake.output
-runtime.run(train.train_network, p.settings, p.g, p.seed, p.net_id, out.model, out.log, out.time)
+runtime.run(train.train_network, p.settings, p.g, p.seed, p.net_id, out.model, out.log, out.time,
+            out.get("snapshots"))

@@ -12,7 +12,7 @@ from .train import build, train_and_save
 
 
 def train_alternative(settings: dict, insd: dict, g: float, seed: int, net_id: str, earlier_paths, model_path,
-                      log_path, time_path=None):
+                      log_path, time_path=None, snapshots_path=None):
     """Train alt-k with the INSD penalty; insd: {lambda, rho, rho_mode, warmup}.
 
     Alternatives train for the whole budget: stopping at the task-loss target
@@ -26,4 +26,5 @@ def train_alternative(settings: dict, insd: dict, g: float, seed: int, net_id: s
     identity = {"lambda": insd["lambda"], "rho": insd["rho"], "rho_mode": insd["rho_mode"], "warmup": insd["warmup"],
                 "earlier": {name: hashlib.sha1(m.params.W.tobytes()).hexdigest()[:16] for name, m in earlier.items()}}
     return train_and_save(task, model_cfg, train_cfg, g, seed, net_id, model_path, log_path,
-                          penalty_factory=factory, extra_metadata={"insd": identity}, time_path=time_path)
+                          penalty_factory=factory, extra_metadata={"insd": identity}, time_path=time_path,
+                          snapshots_path=snapshots_path)

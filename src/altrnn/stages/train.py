@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..analysis import feature_learning
 from ..config import TrainConfig, parse_section
-from ..io import save_model, write_csv
+from ..io import save_model, write_csv, write_npz
 from ..model import ModelConfig, kernels
 from ..tasks import make_task
 from ..train import train
@@ -31,13 +31,15 @@ def build(settings: dict):
 
 
 def train_and_save(task, model_cfg, train_cfg, g, seed, net_id, model_path, log_path, penalty_factory=None,
-                   extra_metadata=None, time_path=None):
+                   extra_metadata=None, time_path=None, snapshots_path=None):
     """Train one network and write model.npz (final and initial weights), train_log.csv and, beside
     model.npz, diagnostics.csv atomically (checkpoint beside them).
 
     The wall-clock time goes to time_path (train_time.csv: iterations, seconds), not into
     train_log.csv, so that an identical retraining leaves every file its figures read unchanged.
     diagnostics.csv: weight_change, kernel_alignment (analysis.feature_learning), iterations, converged.
+    With train.snapshot_every > 0, snapshots_path (snapshots.npz) gets the weights through training:
+    iteration (K,) and W_in, W, b, W_out, b_out stacked (K, ...), effective weights as in model.npz.
     """
     checkpoint = os.path.join(os.path.dirname(model_path), "checkpoint.npz")
     log.info("training %s on %s: N=%d, %s, g=%g, seed=%d", net_id, task.name, model_cfg.n_rec,
@@ -57,12 +59,18 @@ def train_and_save(task, model_cfg, train_cfg, g, seed, net_id, model_path, log_
     diag = feature_learning.diagnostics(result.init, result.params, model_cfg, task)
     write_csv(pd.DataFrame([{**diag, "iterations": result.iterations, "converged": result.converged}]),
               os.path.join(os.path.dirname(model_path), "diagnostics.csv"))
+    if snapshots_path is not None:
+        if result.snapshots is None:
+            raise ValueError(f"{snapshots_path}: asked for snapshots, but train.snapshot_every is 0")
+        write_npz(snapshots_path, **result.snapshots)
     save_model(model_path, result.params, model_cfg, metadata, init=result.init)
     log.info("%s", kernels.cache_summary())
     return result
 
 
-def train_network(settings: dict, g: float, seed: int, net_id: str, model_path, log_path, time_path=None):
+def train_network(settings: dict, g: float, seed: int, net_id: str, model_path, log_path, time_path=None,
+                  snapshots_path=None):
     """The workflow's train job: build from settings, train without penalty, save."""
     task, model_cfg, train_cfg = build(settings)
-    return train_and_save(task, model_cfg, train_cfg, g, seed, net_id, model_path, log_path, time_path=time_path)
+    return train_and_save(task, model_cfg, train_cfg, g, seed, net_id, model_path, log_path, time_path=time_path,
+                          snapshots_path=snapshots_path)

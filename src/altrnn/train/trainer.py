@@ -9,6 +9,11 @@ windows after the first window whose mean task loss is below the target (at
 that window itself for patience 0), as Huang et al. (2025) train to a loss
 threshold and then a few epochs more.
 
+Snapshots: with train.snapshot_every = k > 0 the effective weights are kept at
+iteration 0, every k-th iteration and the last one (TrainResult.snapshots), for
+tracking fixed points and cycles through training (analysis.bifurcations). They
+go into the checkpoint too, so a resumed run has the same snapshots.
+
 Parameterisations (model.network): Adam updates the trainable arrays theta;
 loss_and_grad sees the effective weights c * theta and its gradients are
 multiplied by c. In the mean_field parameterisation the learning rate is
@@ -53,6 +58,7 @@ class TrainResult:
     converged: bool  # the task loss reached train.loss_target
     iterations: int
     init: Params | None = None  # effective weights at the start
+    snapshots: dict | None = None  # iteration (K,) and each effective weight array stacked (K, ...); see _Snapshots
 
 
 def learning_rate(model_cfg: ModelConfig, train_cfg: TrainConfig) -> float:
@@ -84,8 +90,11 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
                               "train": asdict(train_cfg), "g": g, "seed": seed, "identity": identity},
                              sort_keys=True, default=str)
     rows, start, elapsed = [], 0, 0.0
+    snapshots = _Snapshots(train_cfg.snapshot_every)
     if checkpoint is not None and os.path.exists(checkpoint):
-        start, rows, elapsed = _resume(checkpoint, fingerprint, params, opt)
+        start, rows, elapsed = _resume(checkpoint, fingerprint, params, opt, snapshots)
+    if start == 0:
+        snapshots.take(0, initial)
 
     t0 = time.perf_counter() - elapsed
     window, done, initial_loss = [], start, None
@@ -112,6 +121,8 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
         opt.step(params, grads)
         initial_loss = terms.task if initial_loss is None else initial_loss
         done = it + 1
+        if snapshots.every and done % snapshots.every == 0:
+            snapshots.take(done, effective_params(params, model_cfg))
         window.append(terms.task)
         if (it + 1) % train_cfg.log_every == 0 or it + 1 == train_cfg.max_iters:
             row = {"iteration": it + 1, "loss": terms.total, "task_loss": float(np.mean(window)),
@@ -126,14 +137,45 @@ def train(task, model_cfg: ModelConfig, train_cfg: TrainConfig, g: float, seed: 
             stop = converged and len(rows) - 1 - reached >= train_cfg.patience
             window = []
         if checkpoint is not None and (it + 1) % train_cfg.checkpoint_every == 0 and not stop:
-            _save_checkpoint(checkpoint, fingerprint, it + 1, rows, time.perf_counter() - t0, params, opt)
+            _save_checkpoint(checkpoint, fingerprint, it + 1, rows, time.perf_counter() - t0, params, opt,
+                             snapshots)
         if stop:
             break
     _discard(checkpoint)
     _check_growth(initial_loss, rows)
     final = effective_params(params, model_cfg)
+    if snapshots.every and (not snapshots.iterations or snapshots.iterations[-1] != done):
+        snapshots.take(done, final)
     return TrainResult(params=final, log=pd.DataFrame(rows, columns=_columns(rows)), converged=converged,
-                       iterations=done, init=initial)
+                       iterations=done, init=initial, snapshots=snapshots.arrays() if snapshots.every else None)
+
+
+class _Snapshots:
+    """Copies of the effective weights at chosen iterations (every = 0: none are kept)."""
+
+    def __init__(self, every: int):
+        self.every, self.iterations, self.params = every, [], []
+
+    def take(self, iteration: int, params: Params):
+        if self.every:
+            self.iterations.append(int(iteration))
+            self.params.append(params.copy())
+
+    def arrays(self) -> dict:
+        """{"iteration": (K,), "W": (K, N, N), "W_in", "b", "W_out", "b_out"}: what snapshots.npz holds."""
+        out = {"iteration": np.array(self.iterations, dtype=np.int64)}
+        for name in Params.__dataclass_fields__:
+            out[name] = np.stack([getattr(p, name) for p in self.params])
+        return out
+
+    def restore(self, state: dict):
+        """The snapshots saved in a checkpoint (keys snapshot_*)."""
+        if not self.every or "snapshot_iteration" not in state:
+            return
+        self.iterations = [int(i) for i in state["snapshot_iteration"]]
+        names = list(Params.__dataclass_fields__)
+        self.params = [Params(*(np.array(state[f"snapshot_{n}"][i]) for n in names))
+                       for i in range(len(self.iterations))]
 
 
 def _first_below(rows, target):
@@ -168,13 +210,14 @@ def _columns(rows):
     return LOG_COLUMNS + extra
 
 
-def _save_checkpoint(path, fingerprint, iteration, rows, seconds, params, opt):
+def _save_checkpoint(path, fingerprint, iteration, rows, seconds, params, opt, snapshots):
+    saved = {f"snapshot_{k}": v for k, v in snapshots.arrays().items()} if snapshots.every else {}
     write_npz(path, fingerprint=np.array(fingerprint), iteration=np.array(iteration), seconds=np.array(seconds),
               rows=np.array(json.dumps(rows)), **{f"param_{k}": v for k, v in params.as_dict().items()},
-              **opt.state())
+              **opt.state(), **saved)
 
 
-def _resume(path, fingerprint, params, opt):
+def _resume(path, fingerprint, params, opt, snapshots):
     """Restore params and optimiser from a checkpoint made by the same settings; else start over."""
     try:
         state = read_npz(path)
@@ -183,6 +226,7 @@ def _resume(path, fingerprint, params, opt):
             return 0, [], 0.0
         saved = {name: state[f"param_{name}"] for name in params.as_dict()}
         opt.load_state(state)
+        snapshots.restore(state)
     except (ResultFileError, KeyError) as exc:
         log.warning("checkpoint %s unusable (%s): starting over", path, exc)
         return 0, [], 0.0
