@@ -31,7 +31,7 @@ wildcard_constraints:
     g=r"[0-9.e+-]+",
     seed=r"\d+",
     k=r"[1-9]\d*",
-    activation="tanh|relu",
+    activation="tanh|relu|alrnn",
     dtype="float32|float64",
     analysis="fixed_points|dsa",
 
@@ -83,6 +83,17 @@ def insd_settings(w):
         "rho_mode": s.rho_mode,
         "warmup": s.warmup,
     }
+
+
+def imported_network(w):
+    """The config entry of network imp-{name} of unit {task}."""
+    nets = unit(w).imported
+    if w.name not in nets:
+        raise WorkflowError(
+            f"results/{w.task}/nets/imp-{w.name}: no network {w.name!r} under "
+            f"tasks.{w.task}.imported (configured: {sorted(nets)})"
+        )
+    return nets[w.name]
 
 
 def net_files(name, ids="net_ids"):

@@ -3,17 +3,6 @@
 # file reruns the conversion and every analysis of the network.
 
 
-def imported_network(w):
-    """The config entry of network imp-{name} of unit {task}."""
-    nets = unit(w).imported
-    if w.name not in nets:
-        raise WorkflowError(
-            f"results/{w.task}/nets/imp-{w.name}: no network {w.name!r} under "
-            f"tasks.{w.task}.imported (configured: {sorted(nets)})"
-        )
-    return nets[w.name]
-
-
 rule import_network:
     input:
         weights=lambda w: imported_network(w).path,
