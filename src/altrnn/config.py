@@ -68,7 +68,8 @@ class ModelSection:
     """The leaky rate RNN (DESIGN.md); the task adds n_in and n_out (model.ModelConfig)."""
 
     n_rec: int = _f(64, minimum=1)
-    activation: str = _f("tanh", choices=("tanh", "relu"))
+    activation: str = _f("tanh", choices=("tanh", "relu", "alrnn"))  # alrnn: almost-linear, n_relu ReLU units
+    n_relu: typing.Optional[int] = _f(None, minimum=0)  # alrnn only: units 0..n_relu-1 are ReLU, the rest linear
     alpha: float = _f(0.2, exclusive_minimum=0, maximum=1)
     sigma_rec: float = _f(0.05, minimum=0)
     dtype: str = _f("float32", choices=("float32", "float64"))
@@ -77,6 +78,13 @@ class ModelSection:
     fast_tanh: bool = _f(False)  # float64 tanh by a vectorised approximation (3 ulp), not libm
 
     def __post_init__(self):
+        if self.activation == "alrnn" and self.n_relu is None:
+            raise ConfigError("model.n_relu: activation alrnn needs the number of ReLU units P (0 <= P <= n_rec)")
+        if self.activation != "alrnn" and self.n_relu is not None:
+            raise ConfigError(f"model.n_relu: only used with activation alrnn, got activation {self.activation!r}; "
+                              "remove n_relu (or set activation: alrnn)")
+        if self.n_relu is not None and not 0 <= self.n_relu <= self.n_rec:
+            raise ConfigError(f"model.n_relu: must be between 0 and model.n_rec = {self.n_rec}, got {self.n_relu}")
         if self.parameterisation == "standard" and self.gamma != 1.0:
             raise ConfigError(f"model.gamma: {self.gamma!r} has no effect in the standard parameterisation; "
                               "set model.parameterisation: mean_field (or leave gamma at 1)")

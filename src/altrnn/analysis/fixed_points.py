@@ -169,6 +169,9 @@ def minimise_speed(params: Params, cfg: ModelConfig, u, x0, *, max_iters: int = 
     W = np.ascontiguousarray(params.W, dtype=np.float64)
     W_T = np.ascontiguousarray(W.T)
     c = np.asarray(params.W_in, np.float64) @ np.asarray(u, np.float64) + np.asarray(params.b, np.float64)
+    if cfg.activation == "alrnn":  # the kernel's phi is one function for all units
+        raise ValueError("the fixed-point optimiser handles tanh and relu; for an AL-RNN (activation alrnn) use the "
+                         "exact analysis, analysis.plrnn")
     act = _TANH if cfg.activation == "tanh" else _RELU
     X = np.array(x0, dtype=np.float64, order="C", copy=True)
     n = X.shape[0]

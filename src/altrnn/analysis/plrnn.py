@@ -1,4 +1,4 @@
-"""Exact fixed points and k-cycles of ReLU networks, seen as piecewise-linear maps.
+"""Exact fixed points and k-cycles of ReLU networks and AL-RNNs, seen as piecewise-linear maps.
 
 With phi = relu the noise-free network F(x) = (1 - a) x + a (W relu(x) + h),
 h = W_in u + b, is affine in each linear region, the set of states with one
@@ -6,13 +6,19 @@ sign pattern d = (x > 0) in {0, 1}^N:
 
     F(x) = A_d x + c,   A_d = (1 - a) I + a W diag(d),   c = a h.
 
-This is the PLRNN form z' = (A + W D) z + h. For a sequence of regions
+This is the PLRNN form z' = (A + W D) z + h. In an AL-RNN (activation alrnn)
+only the first P = n_relu units switch; the others are linear, so diag(d) has
+ones there whatever their sign, and a region is fixed by P bits: 2^P regions.
+Internally (solving, enumerating, searching) region patterns are N bits with the
+linear units' bits set; the patterns reported in PLResult are the signs of every
+unit (x > 0, as the manifold code computes regions), which `A` and `step_region`
+read only on the P switching units. For a sequence of regions
 d_1..d_k the k-step map x -> F^k(x) is affine too, so a k-cycle visiting those
 regions is the solution of one linear system, accepted only if every point of
 its orbit lies in the region it was assumed to lie in.
 
 Region membership and its tolerance: x lies in d when x_i > -tol where d_i = 1
-and x_i <= tol where d_i = 0, with tol = region_tol * max(1, |x|_inf). On a
+and x_i <= tol where d_i = 0 (switching units only), with tol = region_tol * max(1, |x|_inf). On a
 switching boundary x_i = 0 the affine maps of the two neighbouring regions
 agree (the column of W that differs is multiplied by x_i = 0), so a point on
 the boundary is the same solution of both regions' systems; the tolerance keeps
@@ -22,8 +28,8 @@ region that produced them) is one of the one-sided Jacobians.
 
 Two ways to find them:
 
-* `enumerate_fixed_points` / `enumerate_cycles`: all 2^(N k) region sequences,
-  the exact reference for tiny networks.
+* `enumerate_fixed_points` / `enumerate_cycles`: all 2^(P k) region sequences
+  (P = N for relu), the exact reference for tiny networks or few switching units.
 * `find_cycles`: a search in the spirit of SCYFI (Eisenmann et al. 2023).
   Candidate region sequences are seeded from the regions the network visits;
   each candidate is solved, and when its solution does not lie in the assumed
@@ -55,37 +61,59 @@ TABLE_COLUMNS = ("point", "kind", "period", "q", "stability", "n_unstable", "spi
 
 @dataclass
 class PLSystem:
-    """The affine pieces of one ReLU network under a constant input: F(x) = A_d x + c on region d."""
+    """The affine pieces of one ReLU network or AL-RNN under a constant input: F(x) = A_d x + c on region d.
+
+    Units 0..n_switch-1 switch (relu), the others are linear (n_switch None: all switch)."""
 
     W: np.ndarray  # (N, N), float64
     alpha: float
     c: np.ndarray  # (N,) = alpha * (W_in u + b)
+    n_switch: int | None = None
 
     @property
     def n(self) -> int:
         return self.W.shape[0]
 
+    @property
+    def p(self) -> int:
+        """Number of switching units P (N for a ReLU network)."""
+        return self.n if self.n_switch is None else self.n_switch
+
+    def slopes(self, d) -> np.ndarray:
+        """diag of D for region patterns d (..., N): d on the switching units, 1 on the linear ones."""
+        d = np.array(d, dtype=np.float64)
+        d[..., self.p:] = 1.0
+        return d
+
+    def pattern(self, x) -> np.ndarray:
+        """The internal region pattern of states x (..., N): x > 0, linear units set."""
+        d = np.asarray(x) > 0
+        d[..., self.p:] = True
+        return d
+
     def A(self, d) -> np.ndarray:
         """A_d for region patterns d (..., N) bool: (..., N, N)."""
-        d = np.asarray(d, dtype=np.float64)
-        A = self.alpha * self.W * d[..., None, :]
+        A = self.alpha * self.W * self.slopes(d)[..., None, :]
         idx = np.arange(self.n)
         A[..., idx, idx] += 1 - self.alpha
         return A
 
     def step_region(self, x, d) -> np.ndarray:
         """A_d x + c for states x (S, N) and region patterns d (S, N)."""
-        return (1 - self.alpha) * x + (d * x) @ (self.alpha * self.W.T) + self.c
+        return (1 - self.alpha) * x + (self.slopes(d) * x) @ (self.alpha * self.W.T) + self.c
 
     def step(self, x) -> np.ndarray:
         """F(x) for states x (..., N): the exact piecewise-linear map."""
-        return (1 - self.alpha) * x + np.maximum(x, 0) @ (self.alpha * self.W.T) + self.c
+        r = np.array(x, dtype=np.float64)
+        r[..., :self.p] = np.maximum(r[..., :self.p], 0)
+        return (1 - self.alpha) * x + r @ (self.alpha * self.W.T) + self.c
 
 
 def pl_system(params: Params, cfg: ModelConfig, u) -> PLSystem:
-    """Check the network is a ReLU network and collect its affine pieces under the constant input u."""
-    if cfg.activation != "relu":
-        raise ValueError(f"cfg.activation must be 'relu' for the piecewise-linear analysis, got {cfg.activation!r}")
+    """Check the network is piecewise linear (relu or alrnn) and collect its affine pieces under the constant input u."""
+    if cfg.activation not in ("relu", "alrnn"):
+        raise ValueError(f"cfg.activation must be 'relu' or 'alrnn' for the piecewise-linear analysis, "
+                         f"got {cfg.activation!r}")
     W = np.asarray(params.W, dtype=np.float64)
     u = np.asarray(u, dtype=np.float64)
     if u.shape != (cfg.n_in,):
@@ -93,17 +121,20 @@ def pl_system(params: Params, cfg: ModelConfig, u) -> PLSystem:
     if W.shape != (cfg.n_rec, cfg.n_rec):
         raise ValueError(f"params.W must have shape ({cfg.n_rec}, {cfg.n_rec}), got {W.shape}")
     h = np.asarray(params.W_in, dtype=np.float64) @ u + np.asarray(params.b, dtype=np.float64)
-    return PLSystem(W=W, alpha=float(cfg.alpha), c=cfg.alpha * h)
+    return PLSystem(W=W, alpha=float(cfg.alpha), c=cfg.alpha * h,
+                    n_switch=cfg.n_relu if cfg.activation == "alrnn" else None)
 
 
 # ----------------------------------------------------------------------------------------------------------
 # solving candidate region sequences
 
 
-def in_regions(x, d, region_tol: float) -> np.ndarray:
-    """Whether each point x (..., N) lies in region d (..., N) bool, with the tolerance of the module doc."""
+def in_regions(x, d, region_tol: float, n_switch: int | None = None) -> np.ndarray:
+    """Whether each point x (..., N) lies in region d (..., N) bool, with the tolerance of the module doc;
+    only the first n_switch units are checked (None: all)."""
     tol = region_tol * np.maximum(1.0, np.max(np.abs(x), axis=-1, keepdims=True))
-    return np.all(np.where(d, x > -tol, x <= tol), axis=-1)
+    inside = np.where(d, x > -tol, x <= tol)
+    return np.all(inside if n_switch is None else inside[..., :n_switch], axis=-1)
 
 
 def _solve_batch(M, v):
@@ -132,7 +163,7 @@ def solve_sequences(system: PLSystem, seqs):
     seqs = np.asarray(seqs, dtype=bool)
     S, k, N = seqs.shape
     a, W = system.alpha, system.W
-    d = seqs.astype(np.float64)
+    d = system.slopes(seqs)
     # A_d X = (1 - a) X + a W (diag(d) X): W is shared, so each step is one large GEMM
     M = system.A(seqs[:, 0])
     v = np.broadcast_to(system.c, (S, N)).copy()
@@ -152,7 +183,7 @@ def _check(system: PLSystem, seqs, region_tol: float, distinct_tol: float):
     """Solve seqs and return (orbit, M, accepted (S,) bool)."""
     orbit, M = solve_sequences(system, seqs)
     finite = np.all(np.isfinite(orbit), axis=(1, 2))
-    ok = finite & np.all(in_regions(orbit, seqs, region_tol), axis=1)
+    ok = finite & np.all(in_regions(orbit, seqs, region_tol, system.p), axis=1)
     k = seqs.shape[1]
     scale = np.maximum(1.0, np.max(np.abs(np.nan_to_num(orbit)), axis=(1, 2)))
     for j in range(1, k):  # minimal period k: no orbit point returns to the first before k steps
@@ -179,6 +210,7 @@ class PLResult:
     stability: list = field(default_factory=list)  # Stability each
     n: int = 0
     n_solved: dict = field(default_factory=dict)  # period -> number of region sequences solved
+    n_switch: int | None = None  # AL-RNN: units 0..n_switch-1 switch, the others are linear (None: all switch)
 
     def __len__(self):
         return len(self.orbits)
@@ -207,7 +239,8 @@ class PLResult:
         decreasing modulus; jacobian (K, N, N) (product) Jacobian; region (K, N) bool region of
         the first point; orbit (P, N) all orbit points in order; orbit_point (P,) the row each
         orbit point belongs to; orbit_region (P, N) bool; on_boundary (K,) bool, some orbit
-        point lies within the tolerance of a switching boundary.
+        point lies within the tolerance of a switching boundary. Regions are the signs x > 0 of
+        every unit; in an AL-RNN only the first n_switch bits select the linear region.
         """
         N, K = self.n, len(self)
         if K == 0:
@@ -226,7 +259,7 @@ class PLResult:
             "orbit": orbit,
             "orbit_point": np.repeat(np.arange(K), self.periods),
             "orbit_region": np.concatenate(self.regions),
-            "on_boundary": np.array([bool(np.any(np.abs(o) <= 1e-9 * max(1.0, np.abs(o).max())))
+            "on_boundary": np.array([bool(np.any(np.abs(o[:, :self.n_switch]) <= 1e-9 * max(1.0, np.abs(o).max())))
                                      for o in self.orbits]),
         }
 
@@ -240,6 +273,9 @@ class _Collector:
 
     def add(self, orbit, regions, M):
         k = len(orbit)
+        regions = regions.copy()
+        p = self.system.p
+        regions[:, p:] = orbit[:, p:] > 0  # report the linear units' signs (A_d does not read them)
         start = _canonical_start(orbit, regions)
         orbit, regions = np.roll(orbit, -start, axis=0), np.roll(regions, -start, axis=0)
         if start:  # the product Jacobian of the rotated cycle starts at the new first point
@@ -254,7 +290,7 @@ class _Collector:
         self.items.setdefault(k, []).append((orbit, regions, M))
 
     def result(self, alpha: float) -> PLResult:
-        res = PLResult(n=self.system.n)
+        res = PLResult(n=self.system.n, n_switch=self.system.n_switch)
         for k in sorted(self.items):
             for orbit, regions, M in sorted(self.items[k], key=lambda it: tuple(it[0][0])):
                 x = orbit[0]
@@ -285,24 +321,26 @@ def _all_patterns(n: int) -> np.ndarray:
 def enumerate_cycles(params: Params, cfg: ModelConfig, u, period: int = 2, max_sequences: int = 2 ** 20,
                      region_tol: float = 1e-9, unique_tol: float = 1e-8, distinct_tol: float = 1e-8,
                      chunk: int | None = None) -> PLResult:
-    """All cycles of minimal period `period` by solving every one of the 2^(N period) region sequences.
+    """All cycles of minimal period `period` by solving every one of the 2^(P period) region sequences.
 
-    The exact reference for tiny networks; raises ValueError when 2^(N period) > max_sequences.
+    The exact reference for tiny networks (P = N) or AL-RNNs with few ReLU units P; raises ValueError when
+    2^(P period) > max_sequences.
     """
     system = pl_system(params, cfg, u)
-    N = system.n
+    N, P = system.n, system.p
     if not isinstance(period, (int, np.integer)) or period < 1:
         raise ValueError(f"period must be a positive integer, got {period!r}")
-    if N * period > np.log2(max_sequences):
-        raise ValueError(f"brute-force enumeration needs 2^(N*period) = 2^{N * period} region sequences, more than "
-                         f"max_sequences = {max_sequences}; n_rec = {N} is too large, use find_cycles")
-    patterns = _all_patterns(N)
-    n_total = 2 ** (N * period)
+    if P * period > np.log2(max_sequences):
+        raise ValueError(f"brute-force enumeration needs 2^(P*period) = 2^{P * period} region sequences (P = {P} "
+                         f"switching units of n_rec = {N}), more than max_sequences = {max_sequences}; use find_cycles")
+    patterns = np.ones((2 ** P, N), dtype=bool)
+    patterns[:, :P] = _all_patterns(P)
+    n_total = 2 ** (P * period)
     chunk = chunk or max(1, 2 ** 22 // (period * N * N + 1))
     collect = _Collector(system, unique_tol)
     for start in range(0, n_total, chunk):
         idx = np.arange(start, min(start + chunk, n_total))
-        digits = (idx[:, None] >> (N * np.arange(period))[None, :]) & (2 ** N - 1)  # (S, period)
+        digits = (idx[:, None] >> (P * np.arange(period))[None, :]) & (2 ** P - 1)  # (S, period)
         seqs = patterns[digits]
         orbit, M, ok = _check(system, seqs, region_tol, distinct_tol)
         for s in np.flatnonzero(ok):
@@ -313,10 +351,11 @@ def enumerate_cycles(params: Params, cfg: ModelConfig, u, period: int = 2, max_s
 
 
 def enumerate_fixed_points(params: Params, cfg: ModelConfig, u, max_units: int = 16, **kw) -> PLResult:
-    """All fixed points by solving the 2^N region systems; ValueError when n_rec > max_units."""
-    if cfg.n_rec > max_units:
-        raise ValueError(f"brute-force enumeration over 2^n_rec regions needs n_rec <= max_units = {max_units}, "
-                         f"got n_rec = {cfg.n_rec}; use find_cycles")
+    """All fixed points by solving the 2^P region systems (P = N for relu, n_relu for alrnn); ValueError when
+    P > max_units."""
+    if cfg.n_switching > max_units:
+        raise ValueError(f"brute-force enumeration over 2^P regions needs P <= max_units = {max_units}, got "
+                         f"P = {cfg.n_switching} switching units (n_rec = {cfg.n_rec}); use find_cycles")
     return enumerate_cycles(params, cfg, u, period=1, max_sequences=2 ** max_units, **kw)
 
 
@@ -391,6 +430,9 @@ def find_cycles(params: Params, cfg: ModelConfig, u, visited_states=None, max_pe
     rng = np.random.default_rng(rng)
     patterns = _visited_patterns(visited_states, N)
     p_active = np.full(N, 0.5) if patterns is None else np.clip(patterns.mean(axis=(0, 1)), 0.05, 0.95)
+    if patterns is not None:
+        patterns[..., system.p:] = True
+    p_active[system.p:] = 1.0  # linear units: always "on" (random() < 1)
     collect = _Collector(system, unique_tol)
     n_solved = {}
     for k in range(1, max_period + 1):
@@ -413,10 +455,11 @@ def find_cycles(params: Params, cfg: ModelConfig, u, visited_states=None, max_pe
                 collect.add(orbit[s], seqs[new][s], M[s])
             # walks that go on: new, inconsistent, finite solution, jumps left
             go_on = ~ok & np.all(np.isfinite(orbit), axis=(1, 2)) & (age[new] < max_iters)
-            nxt, nxt_age = orbit[go_on] > 0, age[new][go_on] + 1
+            nxt, nxt_age = system.pattern(orbit[go_on]), age[new][go_on] + 1
             n_new = min(reseeds_left, len(seqs) - len(nxt))
             reseeds_left -= n_new
             fresh = _reseed(seqs, n_new, p_active, tried, rng)
+            fresh[..., system.p:] = True
             seqs = np.concatenate([nxt, fresh])
             age = np.concatenate([nxt_age, np.zeros(n_new, dtype=int)])
     res = collect.result(cfg.alpha)

@@ -25,20 +25,27 @@ def rnn_map(params: Params, cfg: ModelConfig, x, u) -> np.ndarray:
     """F(x) for states x (..., N) under a constant input u (n_in,), in float64."""
     x = np.asarray(x, dtype=np.float64)
     W, W_in, b = (np.asarray(a, dtype=np.float64) for a in (params.W, params.W_in, params.b))
-    drive = activation(x, cfg.activation) @ W.T + (W_in @ np.asarray(u, dtype=np.float64) + b)
+    drive = activation(x, cfg.activation, cfg.n_relu) @ W.T + (W_in @ np.asarray(u, dtype=np.float64) + b)
     return (1 - cfg.alpha) * x + cfg.alpha * drive
 
 
-def activation_slope(x, name) -> np.ndarray:
-    """phi'(x): 1 - tanh^2 for tanh, the step function for relu (0 at x = 0)."""
+def activation_slope(x, name, n_relu=None) -> np.ndarray:
+    """phi'(x): 1 - tanh^2 for tanh, the step function for relu (0 at x = 0); alrnn: the step on units
+    < n_relu, 1 on the others."""
     x = np.asarray(x, dtype=np.float64)
+    if name == "alrnn":
+        if n_relu is None:
+            raise ValueError("activation alrnn needs n_relu")
+        slope = np.ones_like(x)
+        slope[..., :n_relu] = x[..., :n_relu] > 0
+        return slope
     return 1 - np.tanh(x) ** 2 if name == "tanh" else (x > 0).astype(np.float64)
 
 
 def jacobian(params: Params, cfg: ModelConfig, x) -> np.ndarray:
     """dF/dx at one state x (N,): (1 - a) I + a W diag(phi'(x))."""
     W = np.asarray(params.W, dtype=np.float64)
-    J = cfg.alpha * W * activation_slope(x, cfg.activation)[None, :]
+    J = cfg.alpha * W * activation_slope(x, cfg.activation, cfg.n_relu)[None, :]
     J[np.diag_indices_from(J)] += 1 - cfg.alpha
     return J
 

@@ -23,7 +23,8 @@ from numba.extending import intrinsic, overload
 TANH = 0
 RELU = 1
 TANH_VEC = 2  # tanh by tanh_vec (model.fast_tanh, float64); not a choice of its own
-ACTIVATIONS = {"tanh": TANH, "relu": RELU}
+ALRNN = 3  # code ALRNN + P: the AL-RNN, relu on units 0..P-1 and identity on the others
+ACTIVATIONS = {"tanh": TANH, "relu": RELU, "alrnn": ALRNN}
 
 # tanh(x) ~ x P(x^2) / Q(x^2) on |x| <= 9, fitted (relative minimax by
 # iteratively reweighted least squares) so that its relative error is 2e-8 in
@@ -102,6 +103,8 @@ def forward_loop(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r):
                     rn[i, j] = tanh_fast(xn[i, j])
         elif act == TANH_VEC:
             _tanh_vec_into(xn, rn)
+        elif act >= ALRNN:
+            _alrnn_into(xn, rn, act - ALRNN)
         else:
             for i in range(B):
                 for j in range(N):
@@ -145,7 +148,9 @@ def backward_loop(W, W_out, x, r, u, dy, dr, alpha, act, delta, dW_in_T, dW_out)
                     g[i, j] += c * W_out[o, j]
                     dW_out[o, j] += c * rt[i, j]
         d = delta[t - 1]
-        if act != RELU:
+        if act >= ALRNN:
+            _alrnn_slope_times(g, x[t], d, act - ALRNN)
+        elif act != RELU:
             for i in range(B):
                 for j in range(N):
                     d[i, j] = g[i, j] * (one - rt[i, j] * rt[i, j])
@@ -260,6 +265,30 @@ def _tanh_vec_into(x, out):
     for i in range(x.shape[0]):
         for j in range(x.shape[1]):
             out[i, j] = tanh_vec(x[i, j])
+
+
+@njit(cache=True, error_model="numpy")
+def _alrnn_into(x, out, n_relu):
+    """out = AL-RNN rates of x (B, N): max(x, 0) on units 0..n_relu-1, x on the others.
+
+    A function of its own, like _tanh_vec_into, so that forward_loop's tanh and relu branches compile as before."""
+    zero = x.dtype.type(0.0)
+    for i in range(x.shape[0]):
+        for j in range(n_relu):
+            out[i, j] = max(x[i, j], zero)
+        for j in range(n_relu, x.shape[1]):
+            out[i, j] = x[i, j]
+
+
+@njit(cache=True, error_model="numpy")
+def _alrnn_slope_times(g, x, out, n_relu):
+    """out = g * phi'(x) for the AL-RNN (B, N): the step function on units 0..n_relu-1 (0 at x = 0), 1 on the others."""
+    zero = x.dtype.type(0.0)
+    for i in range(x.shape[0]):
+        for j in range(n_relu):
+            out[i, j] = g[i, j] if x[i, j] > zero else zero
+        for j in range(n_relu, x.shape[1]):
+            out[i, j] = g[i, j]
 
 
 def _cast(x, like):

@@ -3,6 +3,11 @@
     x[t+1] = (1 - a) x[t] + a (W r[t] + W_in u[t] + b) + sqrt(2a) sigma_rec eta[t]
     r[t] = phi(x[t]),  y[t] = W_out r[t] + b_out,  x[0] = 0
 
+phi is tanh, relu, or, for the almost-linear RNN (AL-RNN, Brenner et al. 2024;
+activation "alrnn"), relu on the first n_relu = P units (0..P-1) and the
+identity on the other N - P: at most 2^P linear regions. P = N is the ReLU
+network, P = 0 a linear one.
+
 Arrays are time-major: inputs (T, B, n_in), states and rates (T+1, B, N) with
 row 0 the initial condition, outputs (T, B, n_out) read from r[1..T].
 
@@ -51,8 +56,15 @@ class ModelConfig:
     parameterisation: str = ModelSection.parameterisation
     gamma: float = ModelSection.gamma
     fast_tanh: bool = ModelSection.fast_tanh
+    n_relu: int | None = ModelSection.n_relu  # alrnn: units 0..n_relu-1 are ReLU, the rest linear
 
     def __post_init__(self):
+        if self.activation == "alrnn":
+            if self.n_relu is None or not 0 <= self.n_relu <= self.n_rec:
+                raise ValueError(f"model.n_relu must be between 0 and n_rec = {self.n_rec} with activation alrnn, "
+                                 f"got {self.n_relu!r}")
+        elif self.n_relu is not None:
+            raise ValueError(f"model.n_relu is only used with activation alrnn, got activation {self.activation!r}")
         if self.parameterisation not in PARAMETERISATIONS:
             raise ValueError(f"model.parameterisation must be one of {list(PARAMETERISATIONS)}, "
                              f"got {self.parameterisation!r}")
@@ -78,10 +90,23 @@ class ModelConfig:
 
     @property
     def kernel_activation(self):
-        """The activation code of the time-loop kernels: kernels.TANH_VEC for a fast float64 tanh."""
+        """The activation code of the time-loop kernels: kernels.TANH_VEC for a fast float64 tanh,
+        kernels.ALRNN + P for an AL-RNN with P ReLU units."""
         if self.fast_tanh and self.activation == "tanh" and self.dtype == "float64":
             return kernels.TANH_VEC
+        if self.activation == "alrnn":
+            return kernels.ALRNN + self.n_relu
         return kernels.ACTIVATIONS[self.activation]
+
+    @property
+    def n_switching(self) -> int:
+        """Units that switch between linear regions: P for an AL-RNN, N for relu (the first n_switching units)."""
+        return self.n_relu if self.activation == "alrnn" else self.n_rec
+
+    @property
+    def piecewise_linear(self) -> bool:
+        """relu or alrnn: the network is exactly a piecewise-linear map (analysis.plrnn applies)."""
+        return self.activation in ("relu", "alrnn")
 
 
 @dataclass
@@ -223,7 +248,7 @@ def forward(params: Params, cfg: ModelConfig, inputs, noise=None, x0=None, works
     x = _empty(workspace, "x", (T + 1, B, N), dt)
     r = _empty(workspace, "r", (T + 1, B, N), dt)
     x[0] = 0 if x0 is None else x0
-    r[0] = activation(x[0], cfg.activation)
+    r[0] = activation(x[0], cfg.activation, cfg.n_relu)
     noise_scale = np.sqrt(2 * cfg.alpha) * cfg.sigma_rec
     kernels.forward_loop(np.ascontiguousarray(params.W.T), np.ascontiguousarray(params.W_in.T), params.b, u,
                          np.asarray(noise, dtype=dt), noise_scale, cfg.alpha, cfg.kernel_activation,
@@ -256,7 +281,15 @@ def backward(params: Params, cfg: ModelConfig, inputs, traj: Trajectory, dy, dr=
     )
 
 
-def activation(x, name):
-    """phi(x) in plain numpy (exact tanh), for analysis code."""
-    return np.tanh(x) if name == "tanh" else np.maximum(x, 0)
+def activation(x, name, n_relu=None):
+    """phi(x) in plain numpy (exact tanh), for analysis code; alrnn needs n_relu (relu on units < n_relu)."""
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "alrnn":
+        if n_relu is None:
+            raise ValueError("activation alrnn needs n_relu")
+        r = np.array(x, dtype=np.result_type(x, np.float32), copy=True)
+        np.maximum(r[..., :n_relu], 0, out=r[..., :n_relu])
+        return r
+    return np.maximum(x, 0)
 

@@ -34,7 +34,8 @@ def compile_kernels(variants) -> list[str]:
     task = make_task("flipflop", {"n_bits": 1, "T": 20})
     lines = []
     for activation, dtype in sorted(set(map(tuple, variants))):
-        cfg = ModelConfig(n_in=task.n_in, n_rec=4, n_out=task.n_out, activation=activation, dtype=dtype)
+        cfg = ModelConfig(n_in=task.n_in, n_rec=4, n_out=task.n_out, activation=activation, dtype=dtype,
+                          n_relu=2 if activation == "alrnn" else None)  # P is a run-time argument of the kernels
         tc = TrainConfig(batch_size=2, max_iters=2, log_every=1)
         ref = train(task, cfg, tc, g=1.0, seed=0)
         earlier = {"ref": SavedModel(ref.params, cfg, {})}
