@@ -1,0 +1,166 @@
+"""Symbolic dynamics of piecewise-linear networks (ReLU RNNs and AL-RNNs): regions as symbols.
+
+A ReLU network or AL-RNN is affine on each linear region, the set of states
+with one on/off pattern of its P switching units (P = N for relu, n_relu for
+alrnn; analysis.plrnn). Naming each region by a symbol turns a trajectory into
+a symbol sequence, the coarse description of the dynamics that Brenner et al.
+(2024) read off AL-RNNs:
+
+* symbol: the integer sum_i d_i 2^i over the switching units i < P, with
+  d_i = (x_i > 0); written as a bit string, unit 0 first ("10" is unit 0 on,
+  unit 1 off). A state exactly on a boundary (x_i = 0) counts as off, as in
+  the network (relu(0) = 0, slope 0).
+* topological graph: an edge s -> s' whenever s' follows s somewhere in the
+  trajectories (self-loops included); its adjacency matrix is 0/1.
+* geometric graph: the same edges weighted by how often each transition
+  occurs, row-normalised to transition probabilities, with each region's
+  occupancy (fraction of time steps spent in it).
+* topological entropy: log of the spectral radius of the topological graph's
+  adjacency matrix, the growth rate of the number of allowed symbol words
+  (the vertex shift the graph defines): ln 2 for the full 2-shift, ln of the
+  golden ratio for the golden-mean shift (no two 1s in a row). 0 when the
+  graph has no cycle (the number of words does not grow).
+
+Transitions are counted within each trial only; states come time-major as the
+network's forward pass returns them, (T, N) or (T, B, N).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+REGION_COLUMNS = ("symbol", "pattern", "occupancy", "n_visits", "n_successors", "p_stay", "fixed_points", "cycles")
+
+
+def region_symbols(states, n_switch: int) -> np.ndarray:
+    """The symbol (int) of each state (..., N): sum over units i < n_switch of (x_i > 0) 2^i."""
+    x = np.asarray(states)
+    if not 0 <= n_switch <= min(x.shape[-1], 62):
+        raise ValueError(f"n_switch must be between 0 and min(N, 62), got {n_switch} with N = {x.shape[-1]}")
+    bits = (x[..., :n_switch] > 0).astype(np.int64)
+    return bits @ (np.int64(1) << np.arange(n_switch, dtype=np.int64))
+
+
+def symbol_names(symbols, n_switch: int) -> list[str]:
+    """Bit strings of symbols, unit 0 first: symbol 1 with n_switch = 3 is "100"."""
+    return ["".join("1" if (int(s) >> i) & 1 else "0" for i in range(n_switch)) for s in np.ravel(symbols)]
+
+
+def symbol_sequences(states, n_switch: int) -> np.ndarray:
+    """Symbol sequences (B, T) of trajectories (T, N) or (T, B, N), time-major."""
+    x = np.asarray(states)
+    if x.ndim == 2:
+        x = x[:, None, :]
+    if x.ndim != 3:
+        raise ValueError(f"states must have shape (T, N) or (T, B, N), got {x.shape}")
+    return region_symbols(x, n_switch).T
+
+
+@dataclass
+class SymbolicGraph:
+    """Regions visited and the transitions between them.
+
+    symbols (K,) sorted region symbols; counts (K, K) how often symbols[j] follows symbols[i];
+    visits (K,) how many time steps were spent in each region.
+    """
+
+    symbols: np.ndarray
+    counts: np.ndarray
+    visits: np.ndarray
+    n_switch: int
+
+    @property
+    def adjacency(self) -> np.ndarray:
+        """The topological graph: 1 where a transition occurs at least once."""
+        return (self.counts > 0).astype(np.int64)
+
+    @property
+    def transition_probabilities(self) -> np.ndarray:
+        """The geometric graph: counts row-normalised (a row without outgoing transitions stays 0)."""
+        out = self.counts.sum(axis=1, keepdims=True)
+        return np.divide(self.counts, out, out=np.zeros(self.counts.shape), where=out > 0)
+
+    @property
+    def occupancy(self) -> np.ndarray:
+        """Fraction of all time steps spent in each region."""
+        return self.visits / max(1, self.visits.sum())
+
+    @property
+    def names(self) -> list[str]:
+        return symbol_names(self.symbols, self.n_switch)
+
+    def index(self, symbol) -> int:
+        """Position of a symbol in `symbols`, -1 when the region was not visited."""
+        i = int(np.searchsorted(self.symbols, symbol))
+        return i if i < len(self.symbols) and self.symbols[i] == symbol else -1
+
+    def entropy(self) -> float:
+        """Topological entropy of the topological graph (see the module doc)."""
+        return topological_entropy(self.adjacency)
+
+    def edges(self) -> pd.DataFrame:
+        """One row per edge: source, target (bit strings), count, probability."""
+        i, j = np.nonzero(self.counts)
+        names, P = self.names, self.transition_probabilities
+        return pd.DataFrame({"source": [names[a] for a in i], "target": [names[b] for b in j],
+                             "count": self.counts[i, j].astype(np.int64), "probability": P[i, j]})
+
+
+def symbolic_graph(sequences, n_switch: int) -> SymbolicGraph:
+    """Topological and geometric graph of symbol sequences (B, T) or (T,) (one trial)."""
+    seq = np.atleast_2d(np.asarray(sequences, dtype=np.int64))
+    symbols, inverse = np.unique(seq, return_inverse=True)
+    idx = inverse.reshape(seq.shape)
+    K = len(symbols)
+    counts = np.zeros((K, K), dtype=np.int64)
+    np.add.at(counts, (idx[:, :-1].ravel(), idx[:, 1:].ravel()), 1)
+    return SymbolicGraph(symbols=symbols, counts=counts, visits=np.bincount(idx.ravel(), minlength=K),
+                         n_switch=n_switch)
+
+
+def topological_entropy(adjacency) -> float:
+    """log of the spectral radius of a 0/1 (or non-negative) adjacency matrix; 0 when it is nilpotent."""
+    A = np.asarray(adjacency, dtype=np.float64)
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"adjacency must be a square matrix, got shape {A.shape}")
+    if A.size == 0:
+        return 0.0
+    rho = float(np.max(np.abs(np.linalg.eigvals(A))))
+    return float(np.log(rho)) if rho > 1e-9 else 0.0
+
+
+def orbit_symbols(result, n_switch: int) -> list[np.ndarray]:
+    """The symbol sequence (k,) of each fixed point (k = 1) or cycle of a plrnn.PLResult."""
+    return [region_symbols(orbit, n_switch) for orbit in result.orbits]
+
+
+def region_table(graph: SymbolicGraph, result=None) -> pd.DataFrame:
+    """One row per region visited or holding a fixed point or cycle point, with the columns REGION_COLUMNS.
+
+    fixed_points and cycles list the rows of `result` (a plrnn.PLResult, or None) with a point in the region,
+    as text ("0;3", "" for none); p_stay is the probability of staying in the region for one more step.
+    """
+    fixed, cycles = {}, {}
+    if result is not None:
+        for row, seq in enumerate(orbit_symbols(result, graph.n_switch)):
+            target = fixed if len(seq) == 1 else cycles
+            for s in np.unique(seq):
+                target.setdefault(int(s), []).append(row)
+    symbols = sorted(set(graph.symbols.tolist()) | set(fixed) | set(cycles))
+    P = graph.transition_probabilities
+    rows = []
+    for s in symbols:
+        i = graph.index(s)
+        rows.append({"symbol": s, "pattern": symbol_names([s], graph.n_switch)[0],
+                     "occupancy": float(graph.occupancy[i]) if i >= 0 else 0.0,
+                     "n_visits": int(graph.visits[i]) if i >= 0 else 0,
+                     "n_successors": int(graph.adjacency[i].sum()) if i >= 0 else 0,
+                     "p_stay": float(P[i, i]) if i >= 0 else 0.0,
+                     "fixed_points": ";".join(map(str, fixed.get(s, []))),
+                     "cycles": ";".join(map(str, cycles.get(s, [])))})
+    return pd.DataFrame(rows, columns=list(REGION_COLUMNS)).astype(
+        {"symbol": np.int64, "pattern": object, "occupancy": float, "n_visits": np.int64, "n_successors": np.int64,
+         "p_stay": float, "fixed_points": object, "cycles": object})
