@@ -28,11 +28,12 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from . import netids
 
 __all__ = ["ConfigError", "ModelSection", "TrainConfig", "StandardConfig", "InsdConfig", "EvaluateConfig",
-           "DynamicsConfig", "SimilarityConfig", "DecodingConfig", "GamingConfig", "StressConfig", "ThreadsConfig",
+           "DynamicsConfig", "SimilarityConfig", "DecodingConfig", "GamingConfig", "StressConfig", "RecordingsConfig", "ThreadsConfig",
            "BifurcationsConfig", "ImportedNetwork", "Settings", "Study", "Config", "load",
            "canonical", "json_schema", "SECTIONS", "ENTRY_SECTIONS"]
 
 METRICS = ("cka", "rsa", "procrustes", "dsa")
+RECORDING_METRICS = ("predictability", *METRICS)  # analysis.recordings.METRICS (a test keeps them equal)
 # Options each metric accepts (analysis.similarity.METRICS: prepare and compare options; a test keeps them equal).
 METRIC_OPTIONS = {"cka": (), "rsa": ("dissimilarity", "correlation", "max_rows"), "procrustes": (),
                   "dsa": ("n_delays", "rank", "delay_interval", "whiten", "n_restarts", "seed", "patience")}
@@ -225,6 +226,26 @@ class StressConfig:
 
 
 @dataclass(frozen=True)
+class RecordingsConfig:
+    """Recorded activity to rank the unit's networks against (analysis.recordings); no path: no ranking."""
+
+    path: typing.Optional[str] = _f(None)  # .npz with activity, inputs (and condition), relative to the workdir
+    metrics: tuple[str, ...] = _f(list(RECORDING_METRICS[:2] + RECORDING_METRICS[3:]), choices=RECORDING_METRICS,
+                                  min_items=1, unique=True)
+    n_boot: int = _f(200, minimum=1)  # bootstrap resamples of the recorded trials
+    n_splits: int = _f(10, minimum=1)  # random split halves averaged in the noise ceiling
+    n_folds: int = _f(5, minimum=2)  # cross-validation folds over conditions (predictability)
+    rho: float = _f(1e-3, exclusive_minimum=0)  # ridge, relative (as similarity.rho)
+    level: float = _f(0.95, exclusive_minimum=0, exclusive_maximum=1)
+    seed: int = _f(0, minimum=0)
+
+    def __post_init__(self):
+        if self.path is not None and not self.path.endswith(".npz"):
+            raise ConfigError(f"recordings.path: {self.path!r} is not an .npz file (arrays activity, inputs and "
+                              "optionally condition)")
+
+
+@dataclass(frozen=True)
 class ThreadsConfig:
     """Threads per job (numba and BLAS)."""
 
@@ -275,7 +296,7 @@ def _imported(value, where: str) -> dict:
 SECTIONS = {"model": ModelSection, "train": TrainConfig, "standard": StandardConfig, "insd": InsdConfig,
             "evaluate": EvaluateConfig, "dynamics": DynamicsConfig, "similarity": SimilarityConfig,
             "decoding": DecodingConfig, "gaming": GamingConfig, "stress": StressConfig,
-            "bifurcations": BifurcationsConfig, "threads": ThreadsConfig}
+            "bifurcations": BifurcationsConfig, "recordings": RecordingsConfig, "threads": ThreadsConfig}
 ENTRY_SECTIONS = [s for s in SECTIONS if s != "threads"]  # what a task entry or study may override
 ENTRY_KEYS = ["task", "params", *ENTRY_SECTIONS, "imported"]  # imported: task entries only, never studies
 STUDY_KEYS = ["base", "axes", "combine", "condition_figures", "factor", *ENTRY_KEYS[:-1]]
@@ -492,6 +513,7 @@ class Settings:
     decoding: DecodingConfig
     gaming: GamingConfig
     bifurcations: BifurcationsConfig
+    recordings: RecordingsConfig
     study: str | None = None
     axes: dict = field(default_factory=dict)  # axis key -> this condition's value
     imported: dict = field(default_factory=dict)  # name -> ImportedNetwork (task entries only)
