@@ -15,7 +15,9 @@ covers every saddle of a 2-D map. Higher-dimensional stable manifolds are not
 computed. Both branches are returned, ordered from the saddle outward.
 
 `basin_map` labels a grid of initial conditions on a 2-D plane by the attractor
-its forward orbit reaches.
+its forward orbit reaches; `basin_volumes` gives the share of a sample of states
+(e.g. the visited ones) that each attractor captures.
+Manifolds of any dimension are in `manifolds_nd`.
 """
 
 from __future__ import annotations
@@ -399,9 +401,18 @@ def basin_map(params: Params, cfg: ModelConfig, u, origin, basis, extent, resolu
     s2 = np.linspace(extent[2], extent[3], res[1])
     out = Basins(labels=np.full((res[1], res[0]), -1), s1=s1, s2=s2, origin=origin, basis=basis,
                  attractor_ids=ids, steps=np.full((res[1], res[0]), n_steps))
-    X = out.points().reshape(-1, N)
-    labels = out.labels.reshape(-1)
-    steps = out.steps.reshape(-1)
+    labels, steps = attractor_labels(system, out.points().reshape(-1, N), orbits, ids, n_steps, tol, check_every,
+                                     max_norm)
+    out.labels[:], out.steps[:] = labels.reshape(out.labels.shape), steps.reshape(out.steps.shape)
+    return out
+
+
+def attractor_labels(system: PLSystem, X, orbits, ids, n_steps: int = 5000, tol: float = 1e-6,
+                     check_every: int = 10, max_norm: float = 1e6):
+    """The attractor each initial state X (M, N) reaches: (labels (M,), steps (M,)), as in `basin_map`."""
+    X = np.asarray(X, dtype=np.float64)
+    labels = np.full(len(X), -1)
+    steps = np.full(len(X), n_steps)
     active = np.arange(len(X))
     if orbits:
         targets = np.concatenate(orbits)
@@ -419,4 +430,21 @@ def basin_map(params: Params, cfg: ModelConfig, u, origin, basis, extent, resolu
             break
         for _ in range(min(check_every, n_steps - step)):
             X = system.step(X)
-    return out
+    return labels, steps
+
+
+def basin_volumes(params: Params, cfg: ModelConfig, u, states, attractors, **kw):
+    """The share of the states (M, N) (e.g. sampled visited states) each attractor captures.
+
+    attractors: a PLResult (its stable points and cycles) or a list of orbits (k, N). Returns
+    (ids, shares, labels): ids the attractors' labels as in `basin_map` plus -1 (none reached),
+    shares (len(ids),) summing to 1, labels (M,). Keywords as `attractor_labels`.
+    """
+    system = pl_system(params, cfg, u)
+    states = np.atleast_2d(np.asarray(states, dtype=np.float64))
+    if states.shape[1] != system.n:
+        raise ValueError(f"states must have shape (M, {system.n}), got {states.shape}")
+    orbits, ids = _attractor_orbits(attractors)
+    labels, _ = attractor_labels(system, states, orbits, ids, **kw)
+    ids = np.append(ids, -1)
+    return ids, np.array([np.mean(labels == i) for i in ids]), labels

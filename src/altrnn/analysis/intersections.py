@@ -1,0 +1,117 @@
+"""Homoclinic and heteroclinic intersections of computed stable and unstable manifolds (ReLU networks).
+
+Both manifolds are unions of affine pieces per linear region (`manifolds_nd`),
+so two pieces of one region meet where their affine subspaces do, within that
+region: p_u + V_u a = p_s + V_s b, a linear system solved exactly (least
+squares, accepted when its residual is at rounding level). A point on the
+unstable manifold of orbit A and the stable manifold of orbit B is homoclinic
+(A = B, apart from the orbit itself) or heteroclinic (A != B). Transversal
+homoclinic points of a map certify chaos (Smale-Birkhoff); for
+non-invertible maps a homoclinic orbit through a fold (snap-back repeller)
+does too (Marotto). When the two subspaces share a direction the intersection
+is a line or more; a point of it inside the region is found by a small linear
+program that keeps away from the region's boundaries.
+
+Each intersection is checked independently: its forward orbit under F must
+approach B's orbit (`approach`, the smallest distance over `n_check` steps).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.optimize
+
+from .manifolds_nd import ManifoldND, Piece
+from .plrnn import PLSystem, in_regions
+
+COLUMNS = ["kind", "unstable", "stable", "piece_unstable", "piece_stable", "dimension", "distance_to_orbit",
+           "approach"]
+
+
+def _meet(u: Piece, s: Piece, tol: float):
+    """A point where the two pieces' subspaces meet inside their (shared) region, and the dimension
+    of the meeting set; None when they do not meet there."""
+    G = np.concatenate([u.basis, -s.basis], axis=1)
+    rhs = s.point - u.point
+    scale = max(1.0, float(np.abs(u.point).max()), float(np.abs(s.point).max()))
+    if G.shape[1] == 0:
+        z = np.empty(0)
+    else:
+        z = np.linalg.lstsq(G, rhs, rcond=None)[0]
+    if np.linalg.norm(G @ z - rhs) > tol * scale:
+        return None
+    q = u.point + u.basis @ z[: u.dimension]
+    if G.shape[1]:
+        _, sv, vt = np.linalg.svd(G)
+        rank = int(np.sum(sv > 1e-10 * max(1.0, sv[0])))
+        null = vt[rank:].T  # (ku + ks, m)
+    else:
+        null = np.empty((0, 0))
+    D = u.basis @ null[: u.dimension] if null.size else np.empty((len(q), 0))  # directions of the meeting set
+    if D.shape[1]:
+        D, _ = np.linalg.qr(D)
+    if D.shape[1] == 0:
+        return (q, 0) if in_regions(q, u.region, tol) else None
+    # largest margin r with sgn_i (q + D w)_i >= r inside the region, bounded |w| <= 10 scale
+    sgn = np.where(u.region, 1.0, -1.0)
+    m = D.shape[1]
+    A_ub = np.concatenate([-(sgn[:, None] * D), np.ones((len(q), 1))], axis=1)
+    b_ub = sgn * q
+    res = scipy.optimize.linprog(np.r_[np.zeros(m), -1.0], A_ub=A_ub, b_ub=b_ub,
+                                 bounds=[(-10 * scale, 10 * scale)] * m + [(None, scale)], method="highs")
+    if res.status != 0 or res.x[-1] < -tol * scale:
+        return None
+    return q + D @ res.x[:m], m
+
+
+def find_intersections(system: PLSystem, unstable: list[ManifoldND], stable: list[ManifoldND],
+                       same_orbit=None, tol: float = 1e-9, orbit_tol: float = 1e-6, n_check: int = 200):
+    """All meetings of pieces of the unstable manifolds with pieces of the stable manifolds.
+
+    same_orbit(i, j) -> whether unstable[i] and stable[j] belong to the same orbit (homoclinic); by
+    default when their orbits coincide. Meetings within orbit_tol x max(1, |x|) of that orbit's points
+    (the saddle itself, where the local pieces cross) are left out, and a point found twice is listed
+    once. Returns (table with COLUMNS,
+    points (R, N)); `approach` is min_n dist(F^n(q), stable orbit) over n < n_check, relative to
+    max(1, |orbit|).
+    """
+    if same_orbit is None:
+        def same_orbit(i, j):
+            a, b = unstable[i].orbit, stable[j].orbit
+            return a.shape == b.shape and all(np.min(np.linalg.norm(b - x, axis=1)) < 1e-9 for x in a)
+    rows, points = [], []
+    for j, S in enumerate(stable):
+        by_region = {}
+        for ps, p in enumerate(S.pieces):
+            by_region.setdefault(p.region.tobytes(), []).append(ps)
+        scale = max(1.0, float(np.abs(S.orbit).max()))
+        for i, U in enumerate(unstable):
+            homo = bool(same_orbit(i, j))
+            for pu, p in enumerate(U.pieces):
+                for ps in by_region.get(p.region.tobytes(), []):
+                    s = S.pieces[ps]
+                    if p.dimension + s.dimension == 0:
+                        continue
+                    hit = _meet(p, s, tol)
+                    if hit is None:
+                        continue
+                    q, dim = hit
+                    if any(r["unstable"] == i and r["stable"] == j and np.linalg.norm(q - x) <= tol * scale
+                           for r, x in zip(rows, points)):
+                        continue  # the same point, found from another pair of pieces
+                    dist = float(np.min(np.linalg.norm(S.orbit - q, axis=1))) / scale
+                    if homo and dist <= orbit_tol:
+                        continue
+                    if not homo and np.min(np.linalg.norm(U.orbit - q, axis=1)) <= orbit_tol * scale:
+                        continue
+                    x, approach = q.copy(), dist
+                    for _ in range(n_check):
+                        x = system.step(x)
+                        approach = min(approach, float(np.min(np.linalg.norm(S.orbit - x, axis=1))) / scale)
+                    rows.append({"kind": "homoclinic" if homo else "heteroclinic", "unstable": i, "stable": j,
+                                 "piece_unstable": pu, "piece_stable": ps, "dimension": dim,
+                                 "distance_to_orbit": dist, "approach": approach})
+                    points.append(q)
+    N = system.n
+    return pd.DataFrame(rows, columns=COLUMNS), (np.array(points) if points else np.empty((0, N)))

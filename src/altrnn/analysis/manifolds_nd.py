@@ -1,0 +1,470 @@
+"""Stable and unstable manifolds of any dimension of saddles and saddle cycles of ReLU networks.
+
+A semi-analytic construction in the spirit of Eisenmann et al. (2025). The map
+F(x) = A_d x + c is affine on each linear region d (see `plrnn`), so inside one
+region every part of an invariant manifold is a piece of an affine subspace:
+
+* Near an orbit point x_j of a fixed point or k-cycle the manifold is the exact
+  invariant subspace of the product Jacobian M_j (ordered real Schur form:
+  |lambda| < 1 stable, |lambda| > 1 unstable), on a ball small enough that the
+  orbits of its points stay in the cycle's regions.
+* Support points sampled on these local pieces are pushed forward through F
+  (unstable) or back through the region-wise inverse x = A_d^-1 (y - c), the
+  region d of the preimage found by jumping to the sign pattern of the candidate
+  (stable). Where a support point lands in a new region the manifold piece there
+  is the exact image, or preimage, of the subspace it came from:
+  unstable (A_d p + c, span A_d V); stable {x : P_perp (A_d x + c - p) = 0},
+  P_perp the projector orthogonal to span V.
+* Folds: a region whose A_d is singular (a unit switched off with alpha = 1,
+  or otherwise rank deficient) is not invertible. The preimage subspace is still
+  exact (it is the null space above, possibly of higher dimension) and the
+  image subspace drops dimension; each such step is counted as a fold.
+
+Support points between steps are refilled with convex combinations of points of
+the same piece (a piece is convex: an affine subspace within a convex region),
+so that the cloud does not thin out as it spreads. The construction is bounded
+by the number of steps, pieces and support points, and by a radius around the
+orbit. `invariance_error` measures the reconstruction: fresh points of each piece
+are mapped forward by F and their distance to the manifold's pieces of the
+region they land in is recorded (0 up to rounding for an exact reconstruction).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg
+
+from .plrnn import PLSystem, in_regions
+
+KINDS = ("stable", "unstable")
+
+
+@dataclass
+class Piece:
+    """One affine piece of a manifold: the subspace point + span(basis) within `region`.
+
+    basis (N, k) orthonormal; generation: the number of steps from the local pieces (0).
+    """
+
+    region: np.ndarray
+    point: np.ndarray
+    basis: np.ndarray
+    generation: int
+    fold: bool = False
+
+    @property
+    def dimension(self) -> int:
+        return self.basis.shape[1]
+
+    def distance(self, X) -> np.ndarray:
+        """Euclidean distance of points X (..., N) to the piece's affine subspace (ignoring the region)."""
+        D = np.asarray(X) - self.point
+        return np.linalg.norm(D - (D @ self.basis) @ self.basis.T, axis=-1)
+
+
+@dataclass
+class ManifoldND:
+    """A stable or unstable manifold of a fixed point (period 1) or cycle, as affine pieces per region.
+
+    support (S, N) support points, support_piece (S,) the piece each lies on, support_step (S,) the
+    step that produced it (0: sampled on a local piece); folds: steps through a
+    non-invertible region; lost: support points without a preimage (stable) or beyond the radius;
+    stopped: "steps", "pieces" or "empty" (no support points left to push).
+    """
+
+    kind: str
+    orbit: np.ndarray
+    dimension: int
+    eigvals: np.ndarray
+    pieces: list = field(default_factory=list)
+    support: np.ndarray | None = None
+    support_piece: np.ndarray | None = None
+    support_step: np.ndarray | None = None
+    folds: int = 0
+    lost: int = 0
+    stopped: str = "steps"
+
+    @property
+    def n_regions(self) -> int:
+        return len({p.region.tobytes() for p in self.pieces})
+
+    def distance(self, X, regions=None) -> np.ndarray:
+        """Distance of points X (M, N) to the manifold: the nearest piece of the point's own region
+        (`regions` (M, N) bool, default X > 0 with the `plrnn` tolerance); inf where no piece is there."""
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        out = np.full(len(X), np.inf)
+        for p in self.pieces:
+            inside = in_regions(X, p.region, 1e-9) if regions is None else np.all(regions == p.region, axis=1)
+            if inside.any():
+                out[inside] = np.minimum(out[inside], p.distance(X[inside]))
+        return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# local pieces
+
+
+def invariant_subspace(M, kind: str, tol: float = 1e-9):
+    """Orthonormal basis (N, k) of the stable (|lambda| < 1) or unstable (|lambda| > 1) invariant subspace
+    of M, from its ordered real Schur form, and those eigenvalues."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if kind == "stable":
+        def select(re, im):
+            return re * re + im * im < (1 - tol) ** 2
+    else:
+        def select(re, im):
+            return re * re + im * im > (1 + tol) ** 2
+    T, Z, k = scipy.linalg.schur(np.asarray(M, dtype=np.float64), output="real", sort=select)
+    vals = scipy.linalg.eigvals(T[:k, :k]) if k else np.empty(0, complex)
+    return Z[:, :k], vals
+
+
+def _orbit_regions(system: PLSystem, orbit, regions):
+    orbit = np.atleast_2d(np.asarray(orbit, dtype=np.float64))
+    if orbit.shape[1] != system.n:
+        raise ValueError(f"orbit must have shape (k, {system.n}), got {orbit.shape}")
+    regions = orbit > 0 if regions is None else np.atleast_2d(np.asarray(regions, dtype=bool))
+    back = system.step_region(orbit, regions)
+    scale = max(1.0, float(np.abs(orbit).max()))
+    if np.max(np.linalg.norm(back - np.roll(orbit, -1, axis=0), axis=1)) > 1e-8 * scale:
+        raise ValueError("orbit is not a fixed point or cycle of the network: F(x_j) != x_{j+1}")
+    return orbit, regions
+
+
+def _local_radius(system: PLSystem, regions, bases, j: int, kind: str, margin: float, n_max: int = 200) -> float:
+    """A radius r such that x_j + V_j s, |s| <= r, keeps its orbit (forward for stable, backward for
+    unstable) within `margin` / 2 of the cycle, hence in the cycle's regions.
+
+    Each step is projected back onto the orbit point's invariant subspace: without it rounding errors
+    along the other directions grow geometrically and swamp the estimate.
+    """
+    k = len(regions)
+    A = system.A(regions)
+    P, g = bases[j].copy(), 1.0
+    for n in range(n_max):
+        if kind == "stable":
+            P = A[(j + n) % k] @ P
+            V = bases[(j + n + 1) % k]
+        else:  # the local inverse; least squares where A_d is singular (it is injective on the subspace)
+            P = np.linalg.lstsq(A[(j - n - 1) % k], P, rcond=None)[0]
+            V = bases[(j - n - 1) % k]
+        P = V @ (V.T @ P)
+        g = max(g, float(np.linalg.norm(P, 2)) if P.size else 0.0)
+    return 0.5 * margin / g
+
+
+def _ball(rng, n: int, k: int, radius: float) -> np.ndarray:
+    """n points uniform in radius (not in volume) in the k-ball: dense near the centre as well."""
+    s = rng.standard_normal((n, k))
+    s /= np.maximum(np.linalg.norm(s, axis=1, keepdims=True), 1e-300)
+    return s * (radius * rng.random((n, 1)))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# pushing support points and pieces
+
+
+def _orth(B, tol=1e-10):
+    """Orthonormal basis of the column span of B and whether it lost rank."""
+    if B.shape[1] == 0:
+        return B, False
+    U, sv, _ = np.linalg.svd(B, full_matrices=False)
+    rank = int(np.sum(sv > tol * max(1.0, sv[0])))
+    return U[:, :rank], rank < B.shape[1]
+
+
+def _preimage_subspace(system: PLSystem, piece: Piece, d):
+    """Basis of {x : A_d x + c in piece's subspace}'s directions: the null space of P_perp A_d."""
+    A = system.A(d)
+    V = piece.basis
+    B = A - V @ (V.T @ A)
+    _, sv, vt = np.linalg.svd(B)
+    rank = int(np.sum(sv > 1e-10 * max(1.0, sv[0])))
+    return vt[rank:].T, rank < system.n - piece.dimension or abs(np.linalg.det(A)) < 1e-12
+
+
+def preimages(system: PLSystem, Y, guess, region_tol: float = 1e-9, max_jumps: int = 30):
+    """Preimages x of points Y (S, N) under F in the region x lies in, or NaN where none was found.
+
+    Starts from the regions `guess` (S, N) bool and jumps to the sign pattern of each candidate
+    A_d^-1 (Y - c) until it lies in d. Singular A_d: a least-squares candidate, kept only if exact.
+    """
+    Y = np.asarray(Y, dtype=np.float64)
+    X = np.full(Y.shape, np.nan)
+    d = np.asarray(guess, dtype=bool).copy()
+    todo = np.arange(len(Y))
+    for _ in range(max_jumps + 1):
+        if len(todo) == 0:
+            break
+        A = system.A(d[todo])
+        rhs = Y[todo] - system.c
+        try:
+            x = np.linalg.solve(A, rhs[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            x = np.stack([np.linalg.lstsq(a, r, rcond=None)[0] for a, r in zip(A, rhs)])
+        bad = ~np.all(np.isfinite(x), axis=1) | (np.linalg.norm(np.einsum("sij,sj->si", A, x) - rhs, axis=1)
+                                                 > 1e-9 * np.maximum(1.0, np.abs(rhs).max(axis=1)))
+        ok = in_regions(x, d[todo], region_tol) & ~bad
+        X[todo[ok]] = x[ok]
+        nxt = ~ok & ~bad
+        new_d = x[nxt] > 0
+        d[todo[nxt]] = new_d
+        todo = todo[nxt]
+    return X
+
+
+def _same_subspace(a: Piece, point, basis, tol: float) -> bool:
+    scale = max(1.0, float(np.abs(point).max()))
+    if a.dimension != basis.shape[1] or a.distance(point) > tol * scale:
+        return False
+    return basis.shape[1] == 0 or np.linalg.norm(basis - a.basis @ (a.basis.T @ basis)) <= tol
+
+
+def grow_manifold(system: PLSystem, orbit, kind: str, regions=None, n_support: int = 64, n_steps: int = 20,
+                  max_pieces: int = 100, radius: float | None = None, rng=None, region_tol: float = 1e-9,
+                  same_tol: float = 1e-8) -> ManifoldND:
+    """The stable or unstable manifold of the cycle `orbit` (k, N) (k = 1: a fixed point) of `system`.
+
+    n_support: support points per step (sampled on the local pieces, then refilled); n_steps: steps
+    pushed; max_pieces: pieces kept at most; radius: support points farther than this from every
+    orbit point are dropped (default: no limit). regions (k, N) bool: the orbit's regions (default
+    orbit > 0); an orbit point within region_tol of a switching hyperplane has no local piece of
+    one region and is refused (ValueError).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    orbit, regions = _orbit_regions(system, orbit, regions)
+    k, N = orbit.shape
+    rng = np.random.default_rng(rng)
+    margin = float(np.min(np.abs(orbit)))
+    if margin <= region_tol * max(1.0, float(np.abs(orbit).max())):
+        raise ValueError("the orbit lies on a switching boundary; its local manifold is not that of one region")
+    A = system.A(regions)
+    out = ManifoldND(kind=kind, orbit=orbit, dimension=0, eigvals=np.empty(0, complex))
+    by_region = {}
+
+    def add_piece(region, point, basis, generation, fold=False) -> int:
+        key = region.tobytes()
+        for i in by_region.get(key, []):
+            if _same_subspace(out.pieces[i], point, basis, same_tol):
+                return i
+        if len(out.pieces) >= max_pieces:
+            return -1
+        out.pieces.append(Piece(region.copy(), point.copy(), basis, generation, fold))
+        by_region.setdefault(key, []).append(len(out.pieces) - 1)
+        return len(out.pieces) - 1
+
+    # local pieces: the invariant subspace of each orbit point's product Jacobian
+    bases = []
+    for j in range(k):
+        M = np.eye(N)
+        for n in range(k):
+            M = A[(j + n) % k] @ M
+        V, vals = invariant_subspace(M, kind)
+        if j == 0:
+            out.dimension, out.eigvals = V.shape[1], vals
+        if V.shape[1] != out.dimension:
+            raise ValueError("the orbit's points have invariant subspaces of different dimensions")
+        bases.append(V)
+    if out.dimension == 0:
+        return out
+    X, owner = [], []
+    for j in range(k):
+        i = add_piece(regions[j], orbit[j], bases[j], 0)
+        r = _local_radius(system, regions, bases, j, kind, margin)
+        n_j = max(1, n_support // k)
+        X.append(orbit[j] + _ball(rng, n_j, out.dimension, r) @ bases[j].T)
+        owner.append(np.full(n_j, i))
+    X, owner = np.concatenate(X), np.concatenate(owner)
+    kept_X, kept_owner = [X], [owner]
+    out.stopped = "steps"
+    for _ in range(n_steps):
+        X, owner = _refill(X, owner, n_support, rng)
+        if kind == "unstable":
+            d = X > 0
+            Y = system.step_region(X, d)
+        else:
+            Y = preimages(system, X, X > 0, region_tol)
+        valid = np.all(np.isfinite(Y), axis=1)
+        if radius is not None:
+            dist = np.min(np.linalg.norm(Y[:, None, :] - orbit[None], axis=2), axis=1)
+            valid &= dist <= radius
+        out.lost += int(np.sum(~valid))
+        Y, src = Y[valid], owner[valid]
+        new_owner = np.full(len(Y), -1)
+        land = Y > 0
+        keys = {}
+        for s in range(len(Y)):
+            keys.setdefault((int(src[s]), land[s].tobytes()), []).append(s)
+        full = False
+        for (pi, _), members in keys.items():
+            piece = out.pieces[pi]
+            e = land[members[0]]
+            if kind == "unstable":
+                basis, fold = _orth(system.A(piece.region) @ piece.basis)
+            else:
+                basis, fold = _preimage_subspace(system, piece, e)
+            out.folds += int(fold)
+            i = add_piece(e, Y[members[0]], basis, piece.generation + 1, fold)
+            if i < 0:
+                full = True
+            new_owner[members] = i
+        keep = new_owner >= 0
+        X, owner = Y[keep], new_owner[keep]
+        kept_X.append(X)
+        kept_owner.append(owner)
+        if full:
+            out.stopped = "pieces"
+            break
+        if len(X) == 0:
+            out.stopped = "empty"
+            break
+    out.support = np.concatenate(kept_X)
+    out.support_piece = np.concatenate(kept_owner)
+    out.support_step = np.repeat(np.arange(len(kept_X)), [len(x) for x in kept_X])
+    return out
+
+
+def _refill(X, owner, n: int, rng):
+    """Top the support points up to n with convex combinations of pairs on the same piece."""
+    if len(X) >= n or len(X) < 2:
+        return X, owner
+    pieces, counts = np.unique(owner, return_counts=True)
+    pieces = pieces[counts >= 2]
+    if len(pieces) == 0:
+        return X, owner
+    picks = rng.choice(pieces, size=n - len(X))
+    new = np.empty((len(picks), X.shape[1]))
+    for m, p in enumerate(picks):
+        idx = np.flatnonzero(owner == p)
+        a, b = rng.choice(idx, size=2, replace=False)
+        t = rng.random()
+        new[m] = t * X[a] + (1 - t) * X[b]
+    return np.concatenate([X, new]), np.concatenate([owner, picks])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# quality
+
+
+def invariance_error(system: PLSystem, manifold: ManifoldND, n_test: int = 4, rng=None):
+    """How well the pieces satisfy invariance: fresh points of each piece mapped by F stay on the manifold.
+
+    Test points are convex combinations of pairs of each piece's support points. Unstable manifolds
+    use the support points of all but the last step (the image of the last was not built).
+    Returns (error, coverage): the largest distance of an image to the pieces of the region it lands
+    in, relative to max(1, |image|), over the images that land in a region holding a piece; and the
+    share of images that do.
+    """
+    rng = np.random.default_rng(rng)
+    if not manifold.pieces or manifold.support is None or len(manifold.support) == 0:
+        return np.nan, np.nan
+    use = np.ones(len(manifold.support), dtype=bool)
+    if manifold.kind == "unstable":
+        use = manifold.support_step < manifold.support_step.max()
+    pts = []
+    for i in range(len(manifold.pieces)):
+        S = manifold.support[use & (manifold.support_piece == i)]
+        if len(S) == 0:
+            continue
+        a = rng.integers(len(S), size=n_test)
+        b = rng.integers(len(S), size=n_test)
+        t = rng.random((n_test, 1))
+        pts.append(t * S[a] + (1 - t) * S[b])
+    if not pts:
+        return np.nan, np.nan
+    Y = system.step(np.concatenate(pts))
+    dist = manifold.distance(Y) / np.maximum(1.0, np.abs(Y).max(axis=1))
+    found = np.isfinite(dist)
+    return (float(dist[found].max()) if found.any() else np.nan), float(found.mean())
+
+
+# ----------------------------------------------------------------------------------------------------------
+# separatrices on a plane
+
+
+def plane_section(manifold: ManifoldND, origin, axes, extent, tol: float = 1e-9):
+    """The intersection of each piece with the plane origin + t1 axes[0] + t2 axes[1], within its region.
+
+    Pieces of codimension 1 cut the plane in lines, clipped to the piece's region and the plotted
+    extent (t1_min, t1_max, t2_min, t2_max): segments (M, 2, 2) in plane coordinates. Pieces of
+    codimension 2 or more meet it at most in a point (a degenerate segment). Returns (segments,
+    piece index of each segment).
+    """
+    origin, axes = np.asarray(origin, dtype=np.float64), np.asarray(axes, dtype=np.float64)
+    segs, owner = [], []
+    for i, p in enumerate(manifold.pieces):
+        N = len(origin)
+        Q, _ = _orth(np.eye(N) - p.basis @ p.basis.T)  # normals (N, N - k)
+        G = Q.T @ axes.T  # (m, 2)
+        h = Q.T @ (p.point - origin)
+        # region constraints sgn_i (origin_i + axes[:, i] . t) >= 0 and the extent box
+        sgn = np.where(p.region, 1.0, -1.0)
+        C = np.concatenate([sgn[:, None] * axes.T, [[1, 0], [-1, 0], [0, 1], [0, -1]]])
+        f = np.concatenate([sgn * origin, [-extent[0], extent[1], -extent[2], extent[3]]])  # C t + f >= 0
+        if Q.shape[1] == 0:
+            continue  # the piece is full-dimensional: it fills the region
+        U, sv, vt = np.linalg.svd(G)
+        rank = int(np.sum(sv > 1e-12 * max(1.0, np.abs(G).max())))
+        if rank == 0:
+            continue
+        t0 = np.linalg.lstsq(G, h, rcond=None)[0]
+        if np.linalg.norm(G @ t0 - h) > tol * max(1.0, np.abs(h).max()):
+            continue  # no common point
+        if rank == 2:
+            if np.all(C @ t0 + f >= -tol):
+                segs.append([t0, t0])
+                owner.append(i)
+            continue
+        e = vt[1]  # direction of the line within the plane
+        lo, hi = -np.inf, np.inf
+        ce, cf = C @ e, C @ t0 + f
+        for a, b in zip(ce, cf):  # a tau + b >= 0
+            if abs(a) < 1e-15:
+                if b < -tol:
+                    lo, hi = 1.0, 0.0
+                    break
+            elif a > 0:
+                lo = max(lo, -b / a)
+            else:
+                hi = min(hi, -b / a)
+        if lo < hi:
+            segs.append([t0 + lo * e, t0 + hi * e])
+            owner.append(i)
+    return np.array(segs).reshape(-1, 2, 2), np.array(owner, dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# storage
+
+
+def arrays(manifolds: list) -> dict:
+    """Flat arrays of the pieces of several manifolds, for an npz.
+
+    piece_manifold (P,), piece_region (P, N) bool, piece_point (P, N), piece_dimension (P,),
+    piece_generation (P,), piece_fold (P,); each piece's subspace as the smaller of its basis
+    and its normals: piece_normal (P,) bool, vectors (V, N) with vector_piece (V,).
+    """
+    rows = [(m, p) for m, man in enumerate(manifolds) for p in man.pieces]
+    N = manifolds[0].orbit.shape[1] if manifolds else 0
+    vecs, vec_piece, normal = [], [], []
+    for i, (_, p) in enumerate(rows):
+        use_normals = p.dimension > N / 2
+        B = _orth(np.eye(N) - p.basis @ p.basis.T)[0] if use_normals else p.basis
+        vecs.append(B.T)
+        vec_piece.append(np.full(B.shape[1], i))
+        normal.append(use_normals)
+    return {
+        "piece_manifold": np.array([m for m, _ in rows], dtype=np.int64),
+        "piece_region": np.array([p.region for _, p in rows], dtype=bool).reshape(-1, N),
+        "piece_point": np.array([p.point for _, p in rows]).reshape(-1, N),
+        "piece_dimension": np.array([p.dimension for _, p in rows], dtype=np.int64),
+        "piece_generation": np.array([p.generation for _, p in rows], dtype=np.int64),
+        "piece_fold": np.array([p.fold for _, p in rows], dtype=bool),
+        "piece_normal": np.array(normal, dtype=bool),
+        "vectors": np.concatenate(vecs).reshape(-1, N) if vecs else np.empty((0, N)),
+        "vector_piece": np.concatenate(vec_piece).astype(np.int64) if vec_piece else np.empty(0, np.int64),
+    }

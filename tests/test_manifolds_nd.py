@@ -1,0 +1,255 @@
+"""Manifolds of any dimension, basin volumes and homoclinic points of small ReLU maps known by hand.
+
+References are independent of the module: eigenvectors from the 2x2 and 3x3
+characteristic polynomials, preimage lines and planes n^T (A_e x + c - x*) = 0
+written out, the network's own map (`rnn_map`), per-point brute-force simulation.
+"""
+
+import numpy as np
+import pytest
+
+from altrnn.analysis import intersections, manifolds_nd as mnd, manifolds_pl, plrnn
+from altrnn.analysis.plrnn import PLSystem
+from altrnn.analysis.stability import rnn_map
+from altrnn.model.network import ModelConfig, Params
+
+U = np.zeros(1)
+
+
+def relu_net(W, b, alpha=0.2):
+    W = np.asarray(W, dtype=np.float64)
+    N = len(W)
+    cfg = ModelConfig(n_in=1, n_rec=N, n_out=1, activation="relu", alpha=alpha, dtype="float64")
+    return Params(W_in=np.zeros((N, 1)), W=W, b=np.asarray(b, dtype=np.float64), W_out=np.zeros((1, N)),
+                  b_out=np.zeros(1)), cfg
+
+
+def A_of(W, alpha, d):
+    """A_d written out: (1 - alpha) I + alpha W diag(d)."""
+    return (1 - alpha) * np.eye(len(W)) + alpha * np.asarray(W) * np.asarray(d, dtype=float)[None, :]
+
+
+def left_unstable_normal(A):
+    """Unit normal n of the stable subspace of A with one eigenvalue |lambda| > 1: n^T A = lambda n^T,
+    lambda a root of the characteristic polynomial, n from the null space of (A - lambda I)^T by
+    cross products of its columns (3-D) or a perpendicular (2-D)."""
+    lam = max(np.roots(np.poly(A)), key=abs).real
+    B = (A - lam * np.eye(len(A))).T
+    if len(A) == 2:
+        n = np.array([-B[0, 1], B[0, 0]]) if np.abs(B[0]).max() > np.abs(B[1]).max() else np.array([-B[1, 1], B[1, 0]])
+    else:
+        crosses = [np.cross(B[i], B[j]) for i, j in ((0, 1), (0, 2), (1, 2))]
+        n = max(crosses, key=np.linalg.norm)
+    return n / np.linalg.norm(n)
+
+
+def normal_of(piece):
+    """Unit normal of a piece of codimension 1."""
+    V = piece.basis
+    P = np.eye(len(V)) - V @ V.T
+    w, vecs = np.linalg.eigh(P)
+    return vecs[:, -1]
+
+
+def check_pieces_against_plane(p, cfg, m, x_star, n, tol=1e-10):
+    """Generation-0 pieces lie in the plane n.(x - x*) = 0; generation-1 pieces of region e in its exact
+    preimage n.(A_e x + c - x*) = 0 (normal A_e^T n); every support point reaches the plane by F^g."""
+    c = cfg.alpha * p.b
+    n_gen1 = 0
+    for i, piece in enumerate(m.pieces):
+        nu = normal_of(piece)
+        if piece.generation == 0:
+            assert abs(abs(nu @ n) - 1) < tol
+            assert abs(n @ (piece.point - x_star)) < tol
+        elif piece.generation == 1:
+            ne = A_of(p.W, cfg.alpha, piece.region).T @ n
+            assert abs(abs(nu @ ne) / np.linalg.norm(ne) - 1) < tol
+            assert abs(n @ (A_of(p.W, cfg.alpha, piece.region) @ piece.point + c - x_star)) < tol
+            n_gen1 += 1
+        for x in m.support[m.support_piece == i][:20]:
+            y = x
+            for _ in range(piece.generation):
+                y = rnn_map(p, cfg, y, U)
+            assert abs(n @ (y - x_star)) < tol * max(1.0, np.abs(x).max())
+    return n_gen1
+
+
+def test_1d_stable_manifold_of_a_2d_map_is_the_line_and_its_exact_preimages():
+    p, cfg = relu_net([[-0.6, 2.5], [0.4, 0.5]], [-0.6, 0.1])
+    res = plrnn.enumerate_fixed_points(p, cfg, U)
+    i = int(np.flatnonzero(res.table().stability == "saddle")[0])
+    x_star = res.orbits[i][0]
+    assert np.all(x_star > 0)
+    system = plrnn.pl_system(p, cfg, U)
+    m = mnd.grow_manifold(system, res.orbits[i], "stable", rng=0, radius=20, n_steps=10)
+    assert m.dimension == 1 and m.n_regions >= 3 and m.folds == 0
+    n = left_unstable_normal(A_of(p.W, cfg.alpha, [1, 1]))
+    assert check_pieces_against_plane(p, cfg, m, x_star, n) >= 2
+    err, coverage = mnd.invariance_error(system, m, rng=1)
+    assert err < 1e-12 and coverage == 1.0
+
+
+def test_2d_stable_manifold_of_a_3d_map_is_the_plane_and_its_exact_preimages():
+    p, cfg = relu_net([[-0.6, 2.5, 1.1], [1.0, 1.3, 0.3], [-0.2, 2.8, 0.4]], [-0.2, -0.8, -0.6])
+    res = plrnn.enumerate_fixed_points(p, cfg, U)
+    t = res.table()
+    i = int(np.flatnonzero((t.stability == "saddle") & (t.n_unstable == 1))[0])
+    x_star = res.orbits[i][0]
+    assert np.all(x_star > 0)
+    system = plrnn.pl_system(p, cfg, U)
+    m = mnd.grow_manifold(system, res.orbits[i], "stable", rng=0, radius=20, n_steps=8)
+    assert m.dimension == 2 and m.n_regions >= 3
+    n = left_unstable_normal(A_of(p.W, cfg.alpha, [1, 1, 1]))
+    assert check_pieces_against_plane(p, cfg, m, x_star, n) >= 2
+    # the unstable manifold's local piece is the eigenvector of the unstable eigenvalue
+    mu = mnd.grow_manifold(system, res.orbits[i], "unstable", rng=0, radius=20, n_steps=4)
+    A = A_of(p.W, cfg.alpha, [1, 1, 1])
+    lam = max(np.roots(np.poly(A)), key=abs).real
+    v = mu.pieces[0].basis[:, 0]
+    np.testing.assert_allclose(A @ v, lam * v, atol=1e-10)
+
+
+def test_saddle_2_cycle_stable_lines_match_the_closed_form():
+    p, cfg = relu_net([[-1.1, 2.4], [1.9, -0.6]], [-0.6, -0.4], alpha=0.7)
+    res = plrnn.enumerate_cycles(p, cfg, U, period=2)
+    t = res.table()
+    i = int(np.flatnonzero(t.stability == "saddle")[0])
+    orbit, regions = res.orbits[i], res.regions[i]
+    system = plrnn.pl_system(p, cfg, U)
+    m = mnd.grow_manifold(system, orbit, "stable", regions=regions, rng=0, radius=20, n_steps=10)
+    assert m.dimension == 1 and m.n_regions >= 3
+    A0, A1 = A_of(p.W, cfg.alpha, regions[0]), A_of(p.W, cfg.alpha, regions[1])
+    c = cfg.alpha * p.b
+    normals = []
+    for j, M in ((0, A1 @ A0), (1, A0 @ A1)):
+        (a, b), (cc, d) = M
+        tr, det = a + d, a * d - b * cc
+        mu_s = (tr - np.sign(tr) * np.sqrt(tr * tr - 4 * det)) / 2  # the root of smaller modulus
+        v = np.array([b, mu_s - a]) if abs(b) > 1e-12 else np.array([mu_s - d, cc])
+        normals.append(np.array([-v[1], v[0]]) / np.linalg.norm(v))
+        local = [pc for pc in m.pieces if pc.generation == 0 and np.allclose(pc.point, orbit[j], atol=1e-12)]
+        assert len(local) == 1
+        assert abs(abs(normal_of(local[0]) @ normals[j]) - 1) < 1e-10
+    n_gen1 = 0
+    for pc in m.pieces:
+        if pc.generation != 1:
+            continue
+        Ae = A_of(p.W, cfg.alpha, pc.region)
+        ok = [abs(abs(normal_of(pc) @ Ae.T @ n) / np.linalg.norm(Ae.T @ n) - 1) < 1e-10
+              and abs(n @ (Ae @ pc.point + c - orbit[j])) < 1e-10 for j, n in enumerate(normals)]
+        assert any(ok)
+        n_gen1 += 1
+    assert n_gen1 >= 1
+    err, coverage = mnd.invariance_error(system, m, rng=1)
+    assert err < 1e-10 and coverage > 0.9
+
+
+def random_network_with_saddle(N, rng):
+    for _ in range(50):
+        p, cfg = relu_net(rng.standard_normal((N, N)) * 3 / np.sqrt(N), rng.standard_normal(N))
+        res = plrnn.find_cycles(p, cfg, U, max_period=1, n_seeds=0, n_random=40, n_reseeds=40, rng=rng)
+        saddles = np.flatnonzero(res.table().stability == "saddle")
+        if len(saddles):
+            return p, cfg, res, int(saddles[0])
+    raise AssertionError("no saddle found")
+
+
+def on_manifold_distance(m, Y):
+    """Distance of Y to the pieces of the region each point lies in, by least squares on each basis."""
+    out = np.full(len(Y), np.inf)
+    for pc in m.pieces:
+        inside = np.all((Y > 0) == pc.region, axis=1)
+        for r in np.flatnonzero(inside):
+            D = Y[r] - pc.point
+            coef = np.linalg.lstsq(pc.basis, D, rcond=None)[0] if pc.dimension else np.empty(0)
+            out[r] = min(out[r], np.linalg.norm(D - pc.basis @ coef))
+    return out
+
+
+@pytest.mark.parametrize("N", [8, 16, 32])
+def test_manifolds_of_random_networks_are_invariant(N):
+    rng = np.random.default_rng(N)
+    p, cfg, res, i = random_network_with_saddle(N, rng)
+    system = plrnn.pl_system(p, cfg, U)
+    n_unstable = res.stability[i].n_unstable
+    for kind, dim in (("stable", N - n_unstable), ("unstable", n_unstable)):
+        m = mnd.grow_manifold(system, res.orbits[i], kind, regions=res.regions[i], rng=0, radius=10,
+                              n_steps=6, n_support=32)
+        assert m.dimension == dim
+        use = m.support_step < m.support_step.max() if kind == "unstable" else np.ones(len(m.support), bool)
+        X, owner = m.support[use], m.support_piece[use]
+        a, b = rng.integers(len(X), size=(2, 200))
+        same = owner[a] == owner[b]
+        t = rng.random((int(same.sum()), 1))
+        pts = t * X[a[same]] + (1 - t) * X[b[same]]  # fresh points of the pieces
+        Y = rnn_map(p, cfg, pts, U)
+        dist = on_manifold_distance(m, Y)
+        found = np.isfinite(dist)
+        assert found.mean() > 0.5
+        assert np.max(dist[found] / np.maximum(1, np.abs(Y[found]).max(axis=1))) < 1e-9
+        # the quality measure sees a wrong piece
+        err, _ = mnd.invariance_error(system, m, rng=1)
+        assert err < 1e-9
+        bad = m.pieces[0]
+        m.pieces[0] = mnd.Piece(bad.region, bad.point, np.linalg.qr(bad.basis + 0.1 * rng.standard_normal(
+            bad.basis.shape))[0], 0)
+        assert mnd.invariance_error(system, m, rng=1)[0] > 1e-6
+
+
+def test_basin_volumes_match_brute_force_and_the_separatrix():
+    # winner-take-all: the diagonal separates the two winners' basins (see test_manifolds_pl)
+    p, cfg = relu_net([[0.5, -1.0], [-1.0, 0.5]], [1.0, 1.0])
+    res = plrnn.enumerate_fixed_points(p, cfg, U)
+    rng = np.random.default_rng(0)
+    states = rng.uniform(-1, 3, (300, 2)) * [1, 0.8]
+    ids, shares, labels = manifolds_pl.basin_volumes(p, cfg, U, states, res)
+    stable = res.arrays()["x"]
+    x = states.copy()
+    for _ in range(400):
+        x = rnn_map(p, cfg, x, U)
+    brute = np.array([ids[np.argmin(np.linalg.norm(stable[ids[:-1]] - y, axis=1))] for y in x])
+    np.testing.assert_array_equal(labels, brute)
+    winner_1 = ids[np.argmax(stable[ids[:-1], 0])]
+    assert shares[list(ids).index(winner_1)] == pytest.approx(np.mean(states[:, 0] > states[:, 1]))
+    assert shares.sum() == pytest.approx(1.0) and shares[-1] == 0
+
+
+def homoclinic_map():
+    """alpha = 1, F(x) = W relu(x) + c: saddle x* = (1, 1) with unstable eigenvector (1, 0.9) (lambda 2)
+    and stable eigenvector (1, 1) (mu 1/2). The unstable branch towards the origin crosses the negative
+    quadrant, which F maps to the single point c = x* - W x* = x* / 2: on the stable line."""
+    S = np.array([[1.0, 1.0], [0.9, 1.0]])
+    W = S @ np.diag([2.0, 0.5]) @ np.linalg.inv(S)
+    return PLSystem(W=W, alpha=1.0, c=np.array([0.5, 0.5]))
+
+
+def test_homoclinic_point_found_where_built_and_none_where_absent():
+    x_star = np.array([[1.0, 1.0]])
+    system = homoclinic_map()
+    np.testing.assert_allclose(system.step(x_star[0]), x_star[0], atol=1e-12)
+    wu = mnd.grow_manifold(system, x_star, "unstable", rng=0, radius=50)
+    ws = mnd.grow_manifold(system, x_star, "stable", rng=0, radius=50)
+    table, points = intersections.find_intersections(system, [wu], [ws])
+    assert len(table) > 0 and set(table["kind"]) == {"homoclinic"}
+    assert np.min(np.linalg.norm(points - [0.5, 0.5], axis=1)) < 1e-10
+    assert np.all(np.abs(points[:, 0] - points[:, 1]) < 1e-10)  # all on the stable line
+    assert table["approach"].max() < 1e-6
+    # the same saddle with the unstable branch sent to an attractor instead: W^u and W^s meet only at x*
+    plain = PLSystem(W=np.diag([2.0, 0.5]), alpha=1.0, c=np.array([-1.0, 0.5]))
+    wu = mnd.grow_manifold(plain, x_star, "unstable", rng=0, radius=50)
+    ws = mnd.grow_manifold(plain, x_star, "stable", rng=0, radius=50)
+    assert len(wu.pieces) >= 2
+    table, points = intersections.find_intersections(plain, [wu], [ws])
+    assert len(table) == 0
+
+
+def test_separatrix_on_a_plane_is_the_diagonal_of_the_winner_take_all_map():
+    p, cfg = relu_net([[0.5, -1.0], [-1.0, 0.5]], [1.0, 1.0])
+    res = plrnn.enumerate_fixed_points(p, cfg, U)
+    i = int(np.flatnonzero(res.table().stability == "saddle")[0])
+    system = plrnn.pl_system(p, cfg, U)
+    m = mnd.grow_manifold(system, res.orbits[i], "stable", rng=0, radius=20)
+    segs, owner = mnd.plane_section(m, np.zeros(2), np.eye(2), (-3, 3, -3, 3))
+    assert len(segs) >= 1
+    np.testing.assert_allclose(segs[:, :, 0], segs[:, :, 1], atol=1e-10)  # on the diagonal
+    assert np.any(segs.max(axis=(1, 2)) > 2.9)  # reaches the edge of the plotted box
