@@ -32,6 +32,7 @@ include: "workflow/rules/decoding.smk"
 include: "workflow/rules/gaming.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/study.smk"
+include: "workflow/rules/recordings.smk"
 
 
 rule all:

@@ -143,6 +143,17 @@ def has_decoding(label):
     return TASKS[UNITS[label].task].task_variables is not Task.task_variables
 
 
+def recordings_targets():
+    """The ranking tables of every unit with a recording (`recordings.path`), and the figure of figure units."""
+    out = []
+    for u, s in UNITS.items():
+        if s.recordings.path:
+            out += [f"{netids.unit_dir(u)}/recordings/{f}" for f in ("ranking.csv", "families.csv")]
+            if u in figure_units():
+                out += [netids.figure_file(u, "recordings", ext) for ext in ("pdf", "png")]
+    return out
+
+
 def figure_units():
     """Task entries, and the conditions of studies that ask for per-condition figures."""
     out = list(CFG.tasks)
@@ -229,7 +240,7 @@ def study_targets():
 
 def all_targets():
     out = [f for label in UNITS for f in unit_targets(label)]
-    return out + figure_targets() + study_targets()
+    return out + figure_targets() + study_targets() + recordings_targets()
 
 
 def study_conditions(study):

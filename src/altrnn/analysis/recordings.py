@@ -43,15 +43,15 @@ import numpy as np
 import pandas as pd
 
 from ..netids import family_of, family_order, net_order
-from . import similarity
 
 __all__ = ["Recording", "check_recording", "load_recording", "measures", "rank_hypotheses", "NETWORK_COLUMNS",
-           "FAMILY_COLUMNS", "METRICS", "DEFAULT_METRICS"]
+           "FAMILY_COLUMNS", "METRICS", "DEFAULT_METRICS", "BETTER", "read_ranking"]
 
 log = logging.getLogger("altrnn.analysis.recordings")
 
 METRICS = ("predictability", "cka", "rsa", "procrustes", "dsa")
 DEFAULT_METRICS = ("predictability", "cka", "procrustes", "dsa")
+BETTER = {"predictability": "higher", "cka": "higher", "rsa": "higher", "procrustes": "lower", "dsa": "lower"}
 ARRAYS = {"activity": "(T, n_trials, n_units)", "inputs": "(T, n_trials, n_in)", "condition": "(n_trials,)"}
 NETWORK_COLUMNS = ["net_id", "family", "metric", "direction", "better", "value", "ci_low", "ci_high", "ceiling",
                    "rank"]
@@ -168,7 +168,7 @@ def measures(metrics) -> list[tuple[str, str]]:
 
 def better(metric: str) -> str:
     """'higher' for similarities and predictability, 'lower' for distances."""
-    return "higher" if metric == "predictability" or similarity.METRICS[metric].kind == "similarity" else "lower"
+    return BETTER[metric]
 
 
 def _average(data, items) -> np.ndarray:
@@ -185,6 +185,8 @@ def cv_predictability(X, Y, folds, rho) -> float:
     folds: the fold of each condition. Pooled over folds as 1 - sum SS_res / sum SS_tot, each fold's baseline
     the mean of its training rows (as in similarity.linear_predictability).
     """
+    from . import similarity  # here: reading a ranking table (figure jobs) never loads numba
+
     folds = np.asarray(folds)
     res = tot = 0.0
     for f in np.unique(folds):
@@ -201,20 +203,22 @@ def cv_predictability(X, Y, folds, rho) -> float:
 
 
 def _split_options(metric, options):
+    from . import similarity  # here: reading a ranking table (figure jobs) never loads numba
+
     m = similarity.METRICS[metric]
     opts = options.get(metric, {}) or {}
     return ({k: v for k, v in opts.items() if k in m.prepare_options},
-            {k: v for k, v in opts.items() if k in m.compare_options})
+            {k: v for k, v in opts.items() if k in m.compare_options}, m)
 
 
 def _prepared(metric, A, options):
-    prep, _ = _split_options(metric, options)
-    return similarity.METRICS[metric].prepare(A, **prep)
+    prep, _, m = _split_options(metric, options)
+    return m.prepare(A, **prep)
 
 
 def _compare(metric, fa, fb, options):
-    _, comp = _split_options(metric, options)
-    return similarity.METRICS[metric].compare(fa, fb, **comp)
+    _, comp, m = _split_options(metric, options)
+    return m.compare(fa, fb, **comp)
 
 
 def _scores(nets: dict, Y, folds, todo, options, rho) -> np.ndarray:
@@ -345,3 +349,18 @@ def rank_hypotheses(rates: dict, recording: Recording, metrics=DEFAULT_METRICS, 
             fam_rows.append([f, m, direction, better(m), fam_values[i, j], lo[i], hi[i], ceiling[j],
                              len(members[f]), r])
     return pd.DataFrame(net_rows, columns=NETWORK_COLUMNS), pd.DataFrame(fam_rows, columns=FAMILY_COLUMNS)
+
+
+def read_ranking(path) -> pd.DataFrame:
+    """A ranking table (networks or families), checked: unreadable, empty or foreign files raise ResultFileError."""
+    from ..errors import ResultFileError
+
+    try:
+        table = pd.read_csv(path)
+    except (FileNotFoundError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ResultFileError(f"{path}: not a readable ranking table: {exc}") from None
+    columns = NETWORK_COLUMNS if "net_id" in table.columns else FAMILY_COLUMNS
+    missing = [c for c in columns if c not in table.columns]
+    if missing or table.empty:
+        raise ResultFileError(f"{path}: missing column(s) {missing} or no rows (truncated?)")
+    return table

@@ -99,11 +99,18 @@ def draw_degeneracy(inp, label):
     return degeneracy.degeneracy_levels({unit_of(f): read_table(f) for f in inp.tables})
 
 
+def draw_recordings(inp, label):
+    from ..analysis.recordings import read_ranking
+    from ..plots import recordings
+
+    return recordings.recordings_ranking(read_ranking(inp.families), read_ranking(inp.networks), label)
+
+
 PANELS = {"training": draw_training, "predictability": draw_predictability, "ood": draw_ood,
           "fixed_points": draw_fixed_points, "dsa_mds": draw_dsa_mds, "manifolds": draw_manifolds,
           "spectra": draw_spectra, "metric_gaming": draw_metric_gaming,
           "degeneracy": draw_degeneracy, "stress": draw_stress, "decoding": draw_decoding,
-          "insd_distance": draw_insd_distance}
+          "insd_distance": draw_insd_distance, "recordings": draw_recordings}
 
 
 def figure_job(panel: str, inputs, label: str, pdf, png):
