@@ -1,0 +1,250 @@
+"""Generative HMM emulation: Sinkhorn/MMD, Gumbel-softmax, HMM presets, the whole gradient chain, training loop."""
+
+import numpy as np
+import pytest
+from scipy.optimize import linear_sum_assignment
+
+from altrnn.model import ModelConfig, Params, init_params
+from altrnn.tasks.hmm import emission_statistics
+from altrnn.tasks.hmm_presets import PRESETS, hmm_from_config, preset, validate_matrices
+from altrnn.train import generative
+from altrnn.train.generative import GenerativeConfig, draw_noise, one_hot_sequences, temperature
+from altrnn.train.gumbel import gumbel_noise, gumbel_softmax, gumbel_softmax_backward, hard_samples
+from altrnn.train.sinkhorn import cost_matrix, entropic_ot, mmd, sinkhorn_divergence
+
+
+def central_difference(f, x, h=1e-6):
+    out = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[i] += h
+        xm[i] -= h
+        out[i] = (f(xp) - f(xm)) / (2 * h)
+    return out
+
+
+# ---- Sinkhorn divergence and MMD ----
+
+def test_sinkhorn_single_points_is_half_squared_distance():
+    """One point each: the only plan is the point mass, so S = |x - y|^2 / 2 at any epsilon."""
+    x, y = np.array([[0.3, -1.0, 2.0]]), np.array([[1.0, 0.5, -0.5]])
+    for eps in (0.05, 1.0, 20.0):
+        value, grad = sinkhorn_divergence(x, y, eps)
+        assert value == pytest.approx(0.5 * np.sum((x - y) ** 2), rel=1e-10)
+        np.testing.assert_allclose(grad, x - y, rtol=1e-10)
+
+
+def test_sinkhorn_reaches_exact_transport_at_low_epsilon():
+    """Equal-size uniform clouds: exact OT is an assignment problem (brute-force reference: Hungarian)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((7, 3)), rng.standard_normal((7, 3)) + 0.5
+    C = cost_matrix(x, y)
+    rows, cols = linear_sum_assignment(C)
+    exact = C[rows, cols].mean()
+    value, _ = sinkhorn_divergence(x, y, eps=1e-3)
+    assert value == pytest.approx(exact, abs=1e-4)
+    plan = np.zeros((7, 7))
+    plan[rows, cols] = 1 / 7
+    np.testing.assert_allclose(entropic_ot(x, y, 1e-3).plan, plan, atol=1e-6)
+    # larger epsilon: the entropic value exceeds the exact one by at most eps * log n (KL of a plan <= log n)
+    ot = entropic_ot(x, y, 0.1, tol=1e-12, max_iter=100_000)
+    assert exact <= ot.value <= exact + 0.1 * np.log(7) + 1e-9
+    np.testing.assert_allclose(ot.plan.sum(axis=0), 1 / 7, atol=1e-9)
+
+
+def test_sinkhorn_divergence_zero_on_identical_clouds_and_positive_otherwise():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((9, 4))
+    assert abs(sinkhorn_divergence(x, x, 2.0)[0]) < 1e-9
+    assert sinkhorn_divergence(x, x + 0.3, 2.0)[0] > 1e-3
+
+
+def test_sinkhorn_gradient_matches_central_differences():
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((6, 3)), rng.standard_normal((5, 3))
+    eps = 0.2
+    def loss(z):
+        return sinkhorn_divergence(z, y, eps, tol=1e-13, max_iter=100_000)[0]
+
+    _, grad = sinkhorn_divergence(x, y, eps, tol=1e-13, max_iter=100_000)
+    assert np.abs(grad).max() > 1e-2
+    h = 1e-6
+    for _ in range(4):  # directional derivatives along random directions
+        d = rng.standard_normal(x.shape)
+        numeric = (loss(x + h * d) - loss(x - h * d)) / (2 * h)
+        assert float((grad * d).sum()) == pytest.approx(numeric, rel=1e-6, abs=1e-9)
+
+
+def test_mmd_matches_brute_force_and_central_differences():
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((5, 2)), rng.standard_normal((4, 2)) + 1.0
+    bw = (0.7, 2.0)
+
+    def k(a, b):
+        return sum(np.exp(-np.sum((a - b) ** 2) / (2 * s * s)) for s in bw)
+
+    brute = (np.mean([[k(a, b) for b in x] for a in x]) + np.mean([[k(a, b) for b in y] for a in y])
+             - 2 * np.mean([[k(a, b) for b in y] for a in x]))
+    value, grad = mmd(x, y, bw)
+    assert value == pytest.approx(brute, rel=1e-12)
+    np.testing.assert_allclose(grad, central_difference(lambda z: mmd(z, y, bw)[0], x), atol=1e-8)
+
+
+# ---- Gumbel-softmax ----
+
+def test_gumbel_samples_follow_softmax_probabilities():
+    """Gumbel-max samples and low-temperature soft samples have the softmax's frequencies (within 5 sd)."""
+    logits = np.array([0.5, -1.0, 1.5, 0.0])
+    p = np.exp(logits) / np.exp(logits).sum()
+    n = 200_000
+    g = gumbel_noise((n, 4), np.random.default_rng(4))
+    freq = np.bincount(hard_samples(np.broadcast_to(logits, (n, 4)), g), minlength=4) / n
+    sd = np.sqrt(p * (1 - p) / n)
+    assert np.all(np.abs(freq - p) < 5 * sd)
+    soft_mean = gumbel_softmax(logits, g, tau=0.05).mean(axis=0)
+    assert np.all(np.abs(soft_mean - p) < 5 * sd + 2e-3)
+    assert np.abs(freq - np.full(4, 0.25)).max() > 0.1  # not uniform: the test can tell
+
+
+def test_gumbel_softmax_backward_matches_central_differences():
+    rng = np.random.default_rng(5)
+    logits, g, d = rng.standard_normal((3, 4)), gumbel_noise((3, 4), rng), rng.standard_normal((3, 4))
+    tau = 0.6
+    s = gumbel_softmax(logits, g, tau)
+    numeric = central_difference(lambda z: float((gumbel_softmax(z, g, tau) * d).sum()), logits)
+    np.testing.assert_allclose(gumbel_softmax_backward(s, tau, d), numeric, atol=1e-8)
+
+
+# ---- HMM presets ----
+
+def closed_form_stationary(name):
+    if name.startswith("linear"):
+        K = int(name[6:])
+        pi = np.array([1.0] + [2.0] * (K - 2) + [1.0])
+        return pi / pi.sum()
+    return np.full(3 if name == "full3" else 4, 1 / (3 if name == "full3" else 4))
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_samples_converge_to_stationary_distribution_and_transitions(name):
+    hmm = preset(name)
+    pi = closed_form_stationary(name)
+    np.testing.assert_allclose(hmm.stationary(), pi, atol=1e-12)
+    np.testing.assert_allclose(pi @ hmm.transition, pi, atol=1e-12)
+    states, symbols = hmm.sample(1000, 100, np.random.default_rng(6))
+    K = hmm.n_states
+    occupancy = np.bincount(states.ravel(), minlength=K) / states.size
+    assert np.abs(occupancy - pi).max() < 0.03  # ~10^4 independent dwell periods: sd about 0.005
+    pairs = np.bincount((states[:-1] * K + states[1:]).ravel(), minlength=K * K).reshape(K, K)
+    np.testing.assert_allclose(pairs / pairs.sum(axis=1, keepdims=True), hmm.transition, atol=0.01)
+    got = emission_statistics(symbols, hmm.n_symbols)
+    want = hmm.analytic_statistics()
+    assert np.abs(got["occupancy"] - want["occupancy"]).max() < 0.03
+    # symbols' transitions carry the slow fluctuations of state occupancy (about 1000 dwell periods
+    # in an end state of linear5): a looser tolerance than for the states themselves
+    np.testing.assert_allclose(got["transition"], want["transition"], atol=0.04)
+
+
+def test_preset_structure():
+    P = preset("linear3", stay=0.8).transition
+    np.testing.assert_allclose(P, [[0.8, 0.2, 0], [0.1, 0.8, 0.1], [0, 0.2, 0.8]])
+    np.testing.assert_allclose(preset("cyclic4").transition[3], [0.1, 0, 0, 0.9])
+    np.testing.assert_allclose(preset("full3", own=0.6).emission[0], [0.6, 0.2, 0.2])
+
+
+def test_hmm_config_and_validation_errors_name_the_problem():
+    assert hmm_from_config("linear4").n_states == 4
+    assert hmm_from_config({"preset": "full3", "stay": 0.5}).transition[0, 0] == 0.5
+    custom = hmm_from_config({"transition": [[0.5, 0.5], [0.2, 0.8]], "emission": [[1, 0, 0], [0, 0.5, 0.5]]})
+    assert custom.n_symbols == 3
+    with pytest.raises(ValueError, match="unknown hmm preset 'linear9'"):
+        preset("linear9")
+    with pytest.raises(ValueError, match="'transition' row 1 sums to 0.9"):
+        validate_matrices([[0.5, 0.5], [0.2, 0.7]], [[1.0], [1.0]])
+    with pytest.raises(ValueError, match="'transition' has 2 states, 'emission' has 3 rows"):
+        validate_matrices([[0.5, 0.5], [0.2, 0.8]], [[1.0], [1.0], [1.0]])
+    with pytest.raises(ValueError, match="must be square"):
+        validate_matrices([[0.5, 0.5]], [[1.0]])
+    with pytest.raises(ValueError, match="'emission' row 0 has a negative entry"):
+        validate_matrices([[1.0]], [[1.5, -0.5]])
+    with pytest.raises(ValueError, match="missing \\['emission'\\]"):
+        hmm_from_config({"transition": [[1.0]]})
+
+
+# ---- the generative objective and training ----
+
+@pytest.mark.parametrize("activation,kind", [("tanh", "sinkhorn"), ("relu", "sinkhorn"), ("relu", "mmd")])
+def test_whole_chain_gradient_matches_central_differences(activation, kind):
+    """float64, Gumbel noise, input noise and HMM batch fixed; Sinkhorn run to tight convergence."""
+    hmm = preset("cyclic4")
+    cfg = ModelConfig(n_in=2, n_rec=6, n_out=4, activation=activation, dtype="float64")
+    gen = GenerativeConfig(n_steps=5, burn_in=2, steps_per_symbol=2, n_noise=2, batch_size=5, hmm_batch_size=4,
+                           epsilon=0.5, sinkhorn_tol=1e-13, sinkhorn_max_iter=100_000, divergence=kind)
+    rng = np.random.default_rng(7)
+    p = init_params(cfg, 1.5, rng)
+    p.b[:], p.b_out[:] = 0.3 * rng.standard_normal(6), rng.standard_normal(4)
+    u, G = draw_noise(gen, 5, rng), gumbel_noise((5, 5, 4), rng)
+    target = one_hot_sequences(hmm.sample(5, 4, rng)[1], 4)
+
+    def loss(q):
+        return generative.loss_and_grad(q, cfg, gen, u, G, target, 0.7)[0]
+
+    _, grads, _ = generative.loss_and_grad(p, cfg, gen, u, G, target, 0.7)
+    h = 1e-6
+    for name in ("W_in", "W", "b", "W_out", "b_out"):
+        for _ in range(2):
+            d = rng.standard_normal(getattr(p, name).shape)
+            plus, minus = p.copy(), p.copy()
+            getattr(plus, name)[...] += h * d
+            getattr(minus, name)[...] -= h * d
+            numeric = (loss(plus) - loss(minus)) / (2 * h)
+            analytic = float((getattr(grads, name) * d).sum())
+            assert analytic == pytest.approx(numeric, rel=1e-5, abs=1e-9), name
+
+
+def test_generate_emits_the_readout_distribution():
+    """A network with no recurrence or input emits i.i.d. symbols with probabilities softmax(b_out)."""
+    cfg = ModelConfig(n_in=1, n_rec=4, n_out=3, dtype="float64")
+    gen = GenerativeConfig(n_steps=20, burn_in=3, steps_per_symbol=2)
+    logp = np.log([0.6, 0.3, 0.1])
+    p = Params(np.zeros((4, 1)), np.zeros((4, 4)), np.zeros(4), np.zeros((3, 4)), logp.copy())
+    symbols = generative.generate(p, cfg, gen, 2000, np.random.default_rng(8))
+    assert symbols.shape == (20, 2000)
+    freq = np.bincount(symbols.ravel(), minlength=3) / symbols.size
+    np.testing.assert_allclose(freq, np.exp(logp), atol=0.01)
+    np.testing.assert_array_equal(gen.readout_steps(), 3 + 2 * np.arange(1, 21) - 1)
+
+
+def test_temperature_schedule_and_config_errors():
+    gen = GenerativeConfig(tau0=2.0, tau_min=0.5, tau_decay_iters=100)
+    assert temperature(gen, 0) == pytest.approx(2.0)
+    assert temperature(gen, 50) == pytest.approx(1.0)  # geometric midpoint
+    assert temperature(gen, 100) == temperature(gen, 500) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="unknown keys \\['temperature'\\]"):
+        GenerativeConfig.from_dict({"temperature": 1.0})
+    with pytest.raises(ValueError, match="generative.divergence must be one of"):
+        GenerativeConfig(divergence="wasserstein")
+    with pytest.raises(ValueError, match="tau_min"):
+        GenerativeConfig(tau0=0.1, tau_min=0.5)
+    cfg = ModelConfig(n_in=2, n_rec=4, n_out=3)
+    with pytest.raises(ValueError, match="model.n_in \\(2\\) must equal generative.n_noise \\(1\\)"):
+        generative.train_generative(preset("full3"), cfg, GenerativeConfig(), 1.0, 0)
+
+
+def test_training_is_deterministic_and_lowers_the_divergence():
+    """Same seed, same weights; on full3, 30 Adam steps lower the Sinkhorn divergence on a held-out batch."""
+    hmm = preset("full3", stay=0.95)
+    cfg = ModelConfig(n_in=1, n_rec=16, n_out=3, activation="relu", dtype="float64")
+    gen = GenerativeConfig(n_steps=10, burn_in=5, batch_size=64, hmm_batch_size=64, tau0=0.5, tau_min=0.5,
+                           epsilon=2.0, max_iters=30, log_every=10, lr=1e-2)
+    short = GenerativeConfig(**{**gen.__dict__, "max_iters": 3})
+    a, b = (generative.train_generative(hmm, cfg, short, 0.9, seed=3) for _ in range(2))
+    for x, y in zip(a.params.arrays(), b.params.arrays()):
+        np.testing.assert_array_equal(x, y)
+    trained = generative.train_generative(hmm, cfg, gen, 0.9, seed=3)
+    assert list(trained.log["iteration"]) == [10, 20, 30]
+    rng = np.random.default_rng(9)
+    u, G = draw_noise(gen, 256, rng), gumbel_noise((10, 256, 3), rng)
+    target = one_hot_sequences(hmm.sample(10, 256, rng)[1], 3)
+    before, after = (generative.loss_and_grad(p, cfg, gen, u, G, target, 0.5)[0] for p in (trained.init, trained.params))
+    assert after < 0.8 * before
