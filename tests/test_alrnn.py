@@ -180,3 +180,22 @@ def test_n_relu_is_checked():
         ModelConfig(n_in=1, n_rec=3, n_out=1, activation="alrnn", n_relu=-1)
     with pytest.raises(ValueError, match="n_relu"):
         ModelConfig(n_in=1, n_rec=3, n_out=1, activation="tanh", n_relu=1)
+
+
+def test_fixed_point_optimiser_agrees_with_enumeration():
+    """The Adam + Newton search (numba kernel with the linear units) lands on the exact fixed points."""
+    from altrnn.analysis.fixed_points import find_fixed_points
+    rng = np.random.default_rng(7)  # 4 fixed points: one stable, three saddles
+    N, P = 6, 3
+    W = 0.9 * np.eye(N) - 2.5 * np.abs(rng.standard_normal((N, N))) / np.sqrt(N)
+    W[P:, :] *= 0.3
+    cfg = ModelConfig(n_in=1, n_rec=N, n_out=1, activation="alrnn", n_relu=P, alpha=0.3, dtype="float64")
+    p = Params(W_in=np.zeros((N, 1)), W=W, b=1 + 0.5 * rng.standard_normal(N), W_out=np.zeros((1, N)),
+               b_out=np.zeros(1))
+    exact = plrnn.enumerate_fixed_points(p, cfg, U).arrays()["x"]
+    assert len(exact) == 4
+    found = find_fixed_points(p, cfg, U, exact[rng.integers(len(exact), size=60)] + rng.standard_normal((60, N)))
+    fixed = found.x[found.kind == "fixed"]
+    assert len(fixed) >= 3
+    for x in fixed:
+        assert np.min(np.linalg.norm(exact - x, axis=1)) < 1e-8

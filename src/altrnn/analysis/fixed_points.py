@@ -103,12 +103,13 @@ def _phi_and_slope(v, act):
 
 
 @njit(cache=True, error_model="numpy")
-def adam_steps(X, M, V, W, W_T, c, alpha, act, lr, beta1, beta2, eps, t0, n_iters, q_freeze, q):
+def adam_steps(X, M, V, W, W_T, c, alpha, act, lr, beta1, beta2, eps, t0, n_iters, q_freeze, q, n_relu=-1):
     """n_iters Adam steps on q(x) = 0.5 ||F(x) - x||^2 for every row of X (n, N), in place.
 
     M, V: Adam moments (n, N); W_T = W.T (C order); c = W_in u + b; act 0
     tanh, 1 relu; t0 steps already taken (bias correction). A row whose q is below q_freeze is left where it is. On return
-    q (n,) holds each row's q at the start of the last step.
+    q (n,) holds each row's q at the start of the last step. n_relu >= 0 (with act 1): an AL-RNN, units from n_relu
+    on are linear.
     """
     n, N = X.shape
     R = np.empty((n, N))
@@ -121,6 +122,10 @@ def adam_steps(X, M, V, W, W_T, c, alpha, act, lr, beta1, beta2, eps, t0, n_iter
         for i in range(n):
             for j in range(N):
                 R[i, j], D[i, j] = _phi_and_slope(X[i, j], act)
+        if n_relu >= 0:
+            for i in range(n):
+                for j in range(n_relu, N):
+                    R[i, j], D[i, j] = X[i, j], 1.0
         np.dot(R, W_T, H)  # H[i] = W phi(x_i)
         for i in range(n):
             s = 0.0
@@ -155,7 +160,7 @@ def speed_gradient(params: Params, cfg: ModelConfig, x, u) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     e = rnn_map(params, cfg, x, u) - x
     W = np.asarray(params.W, dtype=np.float64)
-    return cfg.alpha * (activation_slope(x, cfg.activation) * (e @ W) - e)
+    return cfg.alpha * (activation_slope(x, cfg.activation, cfg.n_relu) * (e @ W) - e)
 
 
 def minimise_speed(params: Params, cfg: ModelConfig, u, x0, *, max_iters: int = 2000, lr: float = 1e-2,
@@ -169,10 +174,8 @@ def minimise_speed(params: Params, cfg: ModelConfig, u, x0, *, max_iters: int = 
     W = np.ascontiguousarray(params.W, dtype=np.float64)
     W_T = np.ascontiguousarray(W.T)
     c = np.asarray(params.W_in, np.float64) @ np.asarray(u, np.float64) + np.asarray(params.b, np.float64)
-    if cfg.activation == "alrnn":  # the kernel's phi is one function for all units
-        raise ValueError("the fixed-point optimiser handles tanh and relu; for an AL-RNN (activation alrnn) use the "
-                         "exact analysis, analysis.plrnn")
-    act = _TANH if cfg.activation == "tanh" else _RELU
+    act = _TANH if cfg.activation == "tanh" else _RELU  # alrnn: relu, and n_relu marks the linear units
+    n_relu = cfg.n_relu if cfg.activation == "alrnn" else -1
     X = np.array(x0, dtype=np.float64, order="C", copy=True)
     n = X.shape[0]
     active = np.arange(n)
@@ -181,7 +184,7 @@ def minimise_speed(params: Params, cfg: ModelConfig, u, x0, *, max_iters: int = 
     t = 0
     while t < max_iters and active.size:
         k = min(check_every, max_iters - t)
-        adam_steps(Xa, Ma, Va, W, W_T, c, float(cfg.alpha), act, lr, beta1, beta2, eps, t, k, q_tol, qa)
+        adam_steps(Xa, Ma, Va, W, W_T, c, float(cfg.alpha), act, lr, beta1, beta2, eps, t, k, q_tol, qa, n_relu)
         t += k
         X[active] = Xa
         moving = qa >= q_tol
@@ -213,7 +216,7 @@ def newton_refine(params: Params, cfg: ModelConfig, u, x, *, max_iters: int = 20
                 break
             xl = xs[live]
             e = rnn_map(params, cfg, xl, u) - xl
-            JmI = cfg.alpha * (W[None] * activation_slope(xl, cfg.activation)[:, None, :] - eye)
+            JmI = cfg.alpha * (W[None] * activation_slope(xl, cfg.activation, cfg.n_relu)[:, None, :] - eye)
             try:
                 dx = np.linalg.solve(JmI, -e[..., None])[..., 0]
             except np.linalg.LinAlgError:  # one singular Jacobian: solve row by row, skipping it
