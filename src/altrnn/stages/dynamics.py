@@ -100,7 +100,7 @@ def fixed_point_analysis(saved: SavedModel, task, settings: dict | None = None):
         n_rows += len(fps)
         counts = pd.Series(fps.stability).value_counts()
         log.info("%s: %d fixed and slow points (%s)", name, len(fps), ", ".join(f"{n} {k}" for k, n in counts.items()))
-        if cfg.activation == "relu":
+        if cfg.piecewise_linear:  # relu or alrnn: the exact search
             exact = plrnn.find_cycles(params, cfg, u, visited_states=states, max_period=s["max_period"],
                                       rng=np.random.default_rng([s["seed"], c, 1]))
             e = exact.arrays()
@@ -227,7 +227,7 @@ def manifold_analysis(saved: SavedModel, task, points: pd.DataFrame, point_array
     table = pd.DataFrame(rows, columns=MANIFOLD_COLUMNS)
     arrays = {"curves": np.concatenate(curves) if curves else np.empty((0, 3)),
               "curve_row": np.concatenate(curve_rows) if curve_rows else np.empty(0, dtype=np.int64)}
-    if cfg.activation == "relu":
+    if cfg.piecewise_linear:
         arrays.update(_basins(params, cfg, inputs[names[0]], points, point_arrays, names[0], s))
     log.info("%d manifold branches", len(table))
     return table, arrays
