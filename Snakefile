@@ -33,6 +33,7 @@ include: "workflow/rules/gaming.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/study.smk"
 include: "workflow/rules/recordings.smk"
+include: "workflow/rules/bifurcations.smk"
 
 
 rule all:

@@ -106,3 +106,65 @@ def test_count_changes_per_condition():
             for c, ns in (("a", [1, 1, 2]), ("b", [3, 1, 1])) for it, n in zip([0, 5, 10], ns)]
     changes = bifurcations.count_changes(pd.DataFrame(rows))
     assert changes.values.tolist() == [["a", 5, 10, "fixed_stable 1->2"], ["b", 0, 5, "fixed_stable 3->1"]]
+
+
+def test_stage_on_a_trained_relu_network_against_brute_force(tmp_path):
+    # a small ReLU flip-flop trained with snapshots; the last snapshot's fixed points are all 2^8 regions' solutions
+    from altrnn.io import load_model, read_npz, read_table
+    from altrnn.stages import bifurcations as stage
+    from altrnn.stages import train as train_stage
+    from altrnn.tasks import make_task
+    from altrnn.train import TrainConfig
+
+    task = make_task("flipflop", {"T": 20, "n_bits": 2})
+    cfg = ModelConfig(n_in=task.n_in, n_rec=8, n_out=task.n_out, activation="relu", dtype="float64")
+    tc = TrainConfig(batch_size=16, lr=1e-2, max_iters=60, log_every=10, snapshot_every=20)
+    paths = {k: tmp_path / k for k in ("model.npz", "train_log.csv", "snapshots.npz", "bifurcations.csv")}
+    train_stage.train_and_save(task, cfg, tc, 1.0, 0, "std-g1-s0", paths["model.npz"], paths["train_log.csv"],
+                               snapshots_path=paths["snapshots.npz"])
+    saved = load_model(paths["model.npz"])
+    stage.bifurcation_job("flipflop", task.params, {"max_period": 1, "n_trials": 8}, None, paths["model.npz"],
+                          paths["snapshots.npz"], paths["bifurcations.csv"])
+    table = read_table(paths["bifurcations.csv"])
+    assert table["iteration"].tolist() == [0, 20, 40, 60] and set(table["condition"]) == {"zero"}
+    brute = plrnn.enumerate_fixed_points(saved.params, saved.config, np.zeros(task.n_in))
+    last = table.iloc[-1]
+    assert last["n_fixed"] == len(brute)
+    assert last["fixed_stable"] == sum(st.kind == "stable" for st in brute.stability)
+    assert last["n_cycles"] == 0  # max_period 1
+    first = bifurcations.snapshot_list(read_npz(paths["snapshots.npz"]))[0][1]
+    assert table.iloc[0]["n_fixed"] == len(plrnn.enumerate_fixed_points(first, saved.config, np.zeros(task.n_in)))
+    # the figure: one column per network, a dotted line per change in both rows
+    pdf, png = tmp_path / "f.pdf", tmp_path / "f.png"
+    other = tmp_path / "ref"
+    other.mkdir()
+    shifted = table.assign(fixed_stable=table["fixed_stable"] + np.arange(4) // 2)  # one change: 20 -> 40
+    shifted.to_csv(other / "bifurcations.csv", index=False)
+    (other / "train_log.csv").write_bytes(paths["train_log.csv"].read_bytes())
+    from altrnn.plots.bifurcations import bifurcation_panels, change_iterations
+    assert change_iterations(shifted).tolist() == sorted(set(change_iterations(table).tolist()) | {40})
+    fig = bifurcation_panels({"a": table, "ref": shifted}, {"a": read_table(paths["train_log.csv"]),
+                                                            "ref": read_table(paths["train_log.csv"])}, "flipflop")
+    n_lines = [sum(line.get_linestyle() == ":" for line in ax.get_lines()) for ax in fig.axes]
+    assert n_lines == [len(change_iterations(table))] * 2 + [len(change_iterations(shifted))] * 2 or \
+        n_lines == [len(change_iterations(table)), len(change_iterations(shifted))] * 2
+    stage.figure_job([paths["bifurcations.csv"], other / "bifurcations.csv"],
+                     [paths["train_log.csv"], other / "train_log.csv"], "flipflop", pdf, png)
+    assert pdf.stat().st_size > 0 and png.stat().st_size > 0
+
+
+def test_workflow_plans_snapshots_and_bifurcations_only_where_enabled(tmp_path):
+    import copy
+
+    from tiny import TINY, planned_outputs, write_config
+
+    cfg = copy.deepcopy(TINY)
+    cfg["tasks"]["flipflop"].update({"model": {"activation": "relu"}, "train": {"snapshot_every": 10}})
+    write_config(tmp_path, cfg)
+    planned = planned_outputs(tmp_path)
+    nets = ["std-g1-s0", "std-g1.5-s0", "ref", "alt1"]
+    assert sorted(f for f in planned if "snapshots" in f) == sorted(
+        f"results/flipflop/nets/{n}/snapshots.npz" for n in nets)
+    assert sorted(f for f in planned if "bifurcations" in f) == sorted(
+        [f"results/flipflop/nets/{n}/bifurcations.csv" for n in nets]
+        + [f"results/figures/flipflop_bifurcations.{e}" for e in ("pdf", "png")])

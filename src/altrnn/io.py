@@ -60,6 +60,7 @@ TABLE_COLUMNS = {
     "trends.csv": ["measure", "x", "family"],  # a study's trends (panel and facet may be empty)
     "decoding.csv": ["net_id", "variable", "kind", "measure", "time", "value", "n_test"],  # value NaN: undefined
     "insd_distance.csv": ["net_id", "level", "distance", "within", "n_standard"],  # ratio NaN: no spread
+    "bifurcations.csv": ["iteration", "condition", "n_fixed", "n_cycles"],  # counts per training snapshot
 }
 EMPTY_ALLOWED = {"fixed_points.csv", "manifolds.csv"}  # a network may have no points or manifolds
 

@@ -60,9 +60,28 @@ def code(stage):
 
 def training_settings(w):
     s = unit(w)
-    return canonical(
+    out = canonical(
         {"task": s.task, "params": s.params, "model": s.model, "train": s.train}
     )
+    if not s.train.snapshot_every:  # off: the key changes nothing, so it never retrains
+        del out["train"]["snapshot_every"]
+    return out
+
+
+def snapshot_units():
+    """Units that keep weight snapshots (train.snapshot_every > 0): the bifurcations stage runs on them."""
+    return [u for u in UNITS if UNITS[u].train.snapshot_every > 0]
+
+
+def bifurcation_targets():
+    """Counts per snapshot of every trained network of those units, and each unit's figure."""
+    out = []
+    for u in snapshot_units():
+        out += [
+            netids.net_file(u, n, "bifurcations.csv") for n in UNITS[u].trained_ids()
+        ]
+        out += [netids.figure_file(u, "bifurcations", ext) for ext in ("pdf", "png")]
+    return out
 
 
 def training_kernels(w):
@@ -148,9 +167,14 @@ def recordings_targets():
     out = []
     for u, s in UNITS.items():
         if s.recordings.path:
-            out += [f"{netids.unit_dir(u)}/recordings/{f}" for f in ("ranking.csv", "families.csv")]
+            out += [
+                f"{netids.unit_dir(u)}/recordings/{f}"
+                for f in ("ranking.csv", "families.csv")
+            ]
             if u in figure_units():
-                out += [netids.figure_file(u, "recordings", ext) for ext in ("pdf", "png")]
+                out += [
+                    netids.figure_file(u, "recordings", ext) for ext in ("pdf", "png")
+                ]
     return out
 
 
@@ -240,7 +264,13 @@ def study_targets():
 
 def all_targets():
     out = [f for label in UNITS for f in unit_targets(label)]
-    return out + figure_targets() + study_targets() + recordings_targets()
+    return (
+        out
+        + figure_targets()
+        + study_targets()
+        + recordings_targets()
+        + bifurcation_targets()
+    )
 
 
 def study_conditions(study):

@@ -30,3 +30,19 @@ rule train_alternative:
         net_id=lambda w: netids.alternative_id(w.k),
     script:
         "../scripts/insd.py"
+
+
+# With train.snapshot_every > 0 (train.smk): the same rule plus snapshots.npz.
+if snapshot_units():
+
+    use rule train_alternative as train_alternative_snapshots with:
+        output:
+            model="results/{task}/nets/alt{k}/model.npz",
+            log="results/{task}/nets/alt{k}/train_log.csv",
+            time="results/{task}/nets/alt{k}/train_time.csv",
+            diagnostics="results/{task}/nets/alt{k}/diagnostics.csv",
+            snapshots="results/{task}/nets/alt{k}/snapshots.npz",
+        wildcard_constraints:
+            task=SNAPSHOT_TASKS,
+
+    ruleorder: train_alternative_snapshots > train_alternative

@@ -52,3 +52,32 @@ rule train_ref:
         net_id="ref",
     script:
         "../scripts/train.py"
+
+
+# Units with train.snapshot_every > 0 train with the same rules plus one output,
+# snapshots.npz (the weights through training, for the bifurcations stage).
+if snapshot_units():
+    SNAPSHOT_TASKS = "|".join(map(re.escape, snapshot_units()))
+
+    use rule train_standard as train_standard_snapshots with:
+        output:
+            model="results/{task}/nets/std-g{g}-s{seed}/model.npz",
+            log="results/{task}/nets/std-g{g}-s{seed}/train_log.csv",
+            time="results/{task}/nets/std-g{g}-s{seed}/train_time.csv",
+            diagnostics="results/{task}/nets/std-g{g}-s{seed}/diagnostics.csv",
+            snapshots="results/{task}/nets/std-g{g}-s{seed}/snapshots.npz",
+        wildcard_constraints:
+            task=SNAPSHOT_TASKS,
+
+    use rule train_ref as train_ref_snapshots with:
+        output:
+            model="results/{task}/nets/ref/model.npz",
+            log="results/{task}/nets/ref/train_log.csv",
+            time="results/{task}/nets/ref/train_time.csv",
+            diagnostics="results/{task}/nets/ref/diagnostics.csv",
+            snapshots="results/{task}/nets/ref/snapshots.npz",
+        wildcard_constraints:
+            task=SNAPSHOT_TASKS,
+
+    ruleorder: train_standard_snapshots > train_standard
+    ruleorder: train_ref_snapshots > train_ref

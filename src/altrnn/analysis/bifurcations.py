@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from ..model.network import PARAM_NAMES, ModelConfig, Params
-from . import fixed_points, plrnn
 from .stability import STABILITY_KINDS
 
 KINDS = ("fixed", "cycle")
@@ -67,6 +66,8 @@ def search_points(params: Params, cfg: ModelConfig, u, states, max_period: int =
     max_period; otherwise fixed points by optimisation from n_initial of the states plus noise (0.1 of
     their spread).
     """
+    from . import fixed_points, plrnn  # here: a figure job reading the counts never loads the numba kernels
+
     rng = np.random.default_rng(rng)
     states = np.asarray(states, dtype=np.float64)
     if cfg.activation == "relu":

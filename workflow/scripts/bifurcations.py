@@ -1,0 +1,12 @@
+"""Fixed points and cycles through training (altrnn.stages.bifurcations): a network's counts per snapshot,
+or (with output `pdf`) the unit's figure."""
+
+from altrnn.stages import bifurcations, runtime
+
+runtime.configure(snakemake.threads, snakemake.log[0])
+inp, out, par = snakemake.input, snakemake.output, snakemake.params
+if "pdf" in out.keys():
+    runtime.run(bifurcations.figure_job, inp.tables, inp.logs, snakemake.wildcards.task, out.pdf, out.png)
+else:
+    runtime.run(bifurcations.bifurcation_job, par.task, par.task_params, par.settings, par.inputs, inp.model,
+                inp.snapshots, out.table)
