@@ -7,7 +7,8 @@ region every part of an invariant manifold is a piece of an affine subspace:
 * Near an orbit point x_j of a fixed point or k-cycle the manifold is the exact
   invariant subspace of the product Jacobian M_j (ordered real Schur form:
   |lambda| < 1 stable, |lambda| > 1 unstable), on a ball small enough that the
-  orbits of its points stay in the cycle's regions.
+  orbits of its points stay in the cycle's regions, and beyond it wherever a
+  point's orbit (forward, or backward) is checked to stay in those regions.
 * Support points sampled on these local pieces are pushed forward through F
   (unstable) or back through the region-wise inverse x = A_d^-1 (y - c), the
   region d of the preimage found by jumping to the sign pattern of the candidate
@@ -69,7 +70,8 @@ class ManifoldND:
     """A stable or unstable manifold of a fixed point (period 1) or cycle, as affine pieces per region.
 
     support (S, N) support points, support_piece (S,) the piece each lies on, support_step (S,) the
-    step that produced it (0: sampled on a local piece); folds: steps through a
+    step that produced it (0: sampled on a local piece); links: pairs (i, j) of pieces where F maps
+    part of piece i into piece j; folds: steps through a
     non-invertible region; lost: support points without a preimage (stable) or beyond the radius;
     stopped: "steps", "pieces" or "empty" (no support points left to push).
     """
@@ -82,6 +84,7 @@ class ManifoldND:
     support: np.ndarray | None = None
     support_piece: np.ndarray | None = None
     support_step: np.ndarray | None = None
+    links: set = field(default_factory=set)
     folds: int = 0
     lost: int = 0
     stopped: str = "steps"
@@ -156,11 +159,43 @@ def _local_radius(system: PLSystem, regions, bases, j: int, kind: str, margin: f
     return 0.5 * margin / g
 
 
-def _ball(rng, n: int, k: int, radius: float) -> np.ndarray:
-    """n points uniform in radius (not in volume) in the k-ball: dense near the centre as well."""
-    s = rng.standard_normal((n, k))
-    s /= np.maximum(np.linalg.norm(s, axis=1, keepdims=True), 1e-300)
-    return s * (radius * rng.random((n, 1)))
+def _local_samples(system: PLSystem, orbit, regions, bases, radii, j: int, kind: str, n: int, reach: float,
+                   rng, n_max: int = 500) -> np.ndarray:
+    """Up to n points x_j + V_j s of the local manifold at orbit point j, |s| log-uniform in [r_j / 10, reach].
+
+    A point farther than r_j (the radius of `_local_radius`) is kept only if its orbit under the
+    cycle's own affine maps (forward for stable, backward for unstable) stays in the cycle's regions
+    until it is within r_{j'} of an orbit point x_{j'}: then it lies on the manifold exactly. This
+    reaches along slow directions (|lambda| near 1) that pushing from a small ball would take many steps.
+    """
+    k, dim = len(orbit), bases[j].shape[1]
+    m = 4 * n
+    u = rng.standard_normal((m, dim))
+    u /= np.maximum(np.linalg.norm(u, axis=1, keepdims=True), 1e-300)
+    lo, hi = np.log(radii[j] / 10), np.log(max(reach, radii[j]))
+    S = u * np.exp(lo + (hi - lo) * rng.random((m, 1)))
+    delta = S @ bases[j].T
+    keep = in_regions(orbit[j] + delta, regions[j], 0.0)
+    pending = keep & (np.linalg.norm(S, axis=1) > radii[j])
+    A = system.A(regions)
+    for step in range(n_max):
+        if not pending.any():
+            break
+        if kind == "stable":
+            jj = (j + step + 1) % k
+            delta[pending] = delta[pending] @ A[(j + step) % k].T
+        else:
+            jj = (j - step - 1) % k
+            V = bases[jj]
+            back = np.linalg.lstsq(A[jj], delta[pending].T, rcond=None)[0].T
+            delta[pending] = (back @ V) @ V.T
+        inside = in_regions(orbit[jj] + delta[pending], regions[jj], 0.0)
+        idx = np.flatnonzero(pending)
+        keep[idx[~inside]] = False
+        pending[idx[~inside]] = False
+        pending[idx[inside & (np.linalg.norm(delta[idx], axis=1) <= radii[jj])]] = False
+    keep &= ~pending
+    return orbit[j] + (S[keep][:n] @ bases[j].T)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -230,7 +265,8 @@ def grow_manifold(system: PLSystem, orbit, kind: str, regions=None, n_support: i
 
     n_support: support points per step (sampled on the local pieces, then refilled); n_steps: steps
     pushed; max_pieces: pieces kept at most; radius: support points farther than this from every
-    orbit point are dropped (default: no limit). regions (k, N) bool: the orbit's regions (default
+    orbit point are dropped (default: no limit), and local samples reach this far (default: 100
+    times the guaranteed local radius). regions (k, N) bool: the orbit's regions (default
     orbit > 0); an orbit point within region_tol of a switching hyperplane has no local piece of
     one region and is refused (ValueError).
     """
@@ -271,13 +307,15 @@ def grow_manifold(system: PLSystem, orbit, kind: str, regions=None, n_support: i
         bases.append(V)
     if out.dimension == 0:
         return out
+    radii = [_local_radius(system, regions, bases, j, kind, margin) for j in range(k)]
+    reach = 100 * max(radii) if radius is None else radius
     X, owner = [], []
+    local = [add_piece(regions[j], orbit[j], bases[j], 0) for j in range(k)]
+    out.links.update((local[j], local[(j + 1) % k]) for j in range(k))
     for j in range(k):
-        i = add_piece(regions[j], orbit[j], bases[j], 0)
-        r = _local_radius(system, regions, bases, j, kind, margin)
-        n_j = max(1, n_support // k)
-        X.append(orbit[j] + _ball(rng, n_j, out.dimension, r) @ bases[j].T)
-        owner.append(np.full(n_j, i))
+        i = local[j]
+        X.append(_local_samples(system, orbit, regions, bases, radii, j, kind, max(2, n_support // k), reach, rng))
+        owner.append(np.full(len(X[-1]), i))
     X, owner = np.concatenate(X), np.concatenate(owner)
     kept_X, kept_owner = [X], [owner]
     out.stopped = "steps"
@@ -311,6 +349,8 @@ def grow_manifold(system: PLSystem, orbit, kind: str, regions=None, n_support: i
             i = add_piece(e, Y[members[0]], basis, piece.generation + 1, fold)
             if i < 0:
                 full = True
+            else:
+                out.links.add((pi, i) if kind == "unstable" else (i, pi))
             new_owner[members] = i
         keep = new_owner >= 0
         X, owner = Y[keep], new_owner[keep]
@@ -353,11 +393,12 @@ def _refill(X, owner, n: int, rng):
 def invariance_error(system: PLSystem, manifold: ManifoldND, n_test: int = 4, rng=None):
     """How well the pieces satisfy invariance: fresh points of each piece mapped by F stay on the manifold.
 
-    Test points are convex combinations of pairs of each piece's support points. Unstable manifolds
-    use the support points of all but the last step (the image of the last was not built).
-    Returns (error, coverage): the largest distance of an image to the pieces of the region it lands
-    in, relative to max(1, |image|), over the images that land in a region holding a piece; and the
-    share of images that do.
+    Test points are convex combinations of pairs of each piece's support points. The image of a point
+    of piece i must lie on a piece j with (i, j) in `links` of the region the image lands in. Unstable
+    manifolds use the support points of all but the last step (the image of the last was not built).
+    Returns (error, coverage): the largest distance of an image to those pieces, relative to
+    max(1, |image|), over the images that land in a region holding one; and the share that do (the
+    others fall where no support point landed: a gap in the sampling, not an error of the pieces).
     """
     rng = np.random.default_rng(rng)
     if not manifold.pieces or manifold.support is None or len(manifold.support) == 0:
@@ -365,7 +406,10 @@ def invariance_error(system: PLSystem, manifold: ManifoldND, n_test: int = 4, rn
     use = np.ones(len(manifold.support), dtype=bool)
     if manifold.kind == "unstable":
         use = manifold.support_step < manifold.support_step.max()
-    pts = []
+    targets = {}
+    for i, j in manifold.links:
+        targets.setdefault(i, []).append(j)
+    dist = []
     for i in range(len(manifold.pieces)):
         S = manifold.support[use & (manifold.support_piece == i)]
         if len(S) == 0:
@@ -373,11 +417,16 @@ def invariance_error(system: PLSystem, manifold: ManifoldND, n_test: int = 4, rn
         a = rng.integers(len(S), size=n_test)
         b = rng.integers(len(S), size=n_test)
         t = rng.random((n_test, 1))
-        pts.append(t * S[a] + (1 - t) * S[b])
-    if not pts:
+        Y = system.step(t * S[a] + (1 - t) * S[b])
+        d = np.full(n_test, np.inf)
+        for j in targets.get(i, []):
+            q = manifold.pieces[j]
+            inside = in_regions(Y, q.region, 1e-9)
+            d[inside] = np.minimum(d[inside], q.distance(Y[inside]))
+        dist.append(d / np.maximum(1.0, np.abs(Y).max(axis=1)))
+    if not dist:
         return np.nan, np.nan
-    Y = system.step(np.concatenate(pts))
-    dist = manifold.distance(Y) / np.maximum(1.0, np.abs(Y).max(axis=1))
+    dist = np.concatenate(dist)
     found = np.isfinite(dist)
     return (float(dist[found].max()) if found.any() else np.nan), float(found.mean())
 
