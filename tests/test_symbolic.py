@@ -82,20 +82,20 @@ def test_regions_of_the_tent_maps_fixed_points_and_cycles():
     x = np.sort(fps.arrays()["x"][:, 0]) + 0.5
     np.testing.assert_allclose(x, [0.0, 2 / 3], atol=1e-12)  # the tent map's fixed points
     cycles = plrnn.enumerate_cycles(p, cfg, U, period=3)
-    itineraries = sorted(tuple(symbolic.symbol_names(s, 1)) for s in symbolic.orbit_symbols(cycles, 1))
+    itineraries = sorted(tuple(symbolic.symbol_names(s, 1)) for s in symbolic.orbit_symbols(cycles.orbits, 1))
     # the two 3-cycles {2/7, 4/7, 6/7} (L R R) and {2/9, 4/9, 8/9} (L L R), listed from their smallest region
     assert itineraries == [("0", "0", "1"), ("0", "1", "1")]
     starts = sorted(o[0, 0] + 0.5 for o in cycles.orbits)
     np.testing.assert_allclose(starts, [2 / 9, 2 / 7], atol=1e-12)
     z = np.random.default_rng(2).random(40) - 0.5
     g = symbolic.symbolic_graph(symbolic.symbol_sequences(run(p, cfg, np.stack([z, z], axis=1), 20), 1), 1)
-    table = symbolic.region_table(g, fps)
+    table = symbolic.region_table(g, fps.orbits)
     assert list(table.columns) == list(symbolic.REGION_COLUMNS)
     by_region = dict(zip(table["pattern"], table["fixed_points"]))
     low = int(np.argmin(fps.arrays()["x"][:, 0]))  # x = 0 lies in L, x = 2/3 in R
     assert by_region == {"0": str(low), "1": str(1 - low)}
-    table = symbolic.region_table(g, cycles)
-    assert set(table["cycles"]) == {"0;1"}  # both 3-cycles visit both regions
+    table = symbolic.region_table(g, cycles.orbits, labels=["a", "b"])
+    assert set(table["cycles"]) == {"a;b"}  # both 3-cycles visit both regions
     assert table["occupancy"].sum() == pytest.approx(1.0)
 
 
@@ -106,3 +106,48 @@ def test_symbols_of_a_relu_network_use_every_unit():
     np.testing.assert_array_equal(symbolic.region_symbols(states, 1), [1, 0, 0])  # AL-RNN, P = 1
     with pytest.raises(ValueError, match="n_switch"):
         symbolic.region_symbols(states, 4)
+
+
+def test_stage_tables_and_figure(tmp_path):
+    """The workflow stage on a small AL-RNN under the flip-flop's inputs: tables consistent with the network's
+    own trajectories and with its exact fixed points, and a figure."""
+    import pandas as pd
+
+    from altrnn.io import SavedModel, read_table
+    from altrnn.model import forward, init_params
+    from altrnn.stages import symbolic as stage
+    from altrnn.tasks import make_task
+
+    task = make_task("flipflop", {"n_bits": 2, "T": 30})
+    cfg = ModelConfig(n_in=task.n_in, n_rec=8, n_out=task.n_out, activation="alrnn", n_relu=3, dtype="float64",
+                      sigma_rec=0.0)
+    p = init_params(cfg, 1.5, np.random.default_rng(0))
+    p.b[:] = 0.5
+    fps = plrnn.enumerate_fixed_points(p, cfg, np.zeros(task.n_in))
+    a = fps.arrays()
+    points = fps.table().assign(condition="zero", method="exact")
+    arrays = {"x": a["x"], "orbit": a["orbit"], "orbit_row": a["orbit_point"]}
+    saved = SavedModel(p, cfg, {})
+    table, edges = stage.network_graph(saved, task, points, arrays, n_trials=8, seed=3)
+    # independent: the symbols of the forward pass on the same batch
+    batch = task.batch(8, np.random.default_rng(3))
+    x = forward(p, cfg, batch.inputs).x[1:]
+    bits = (x[..., :3] > 0).astype(int) @ [1, 2, 4]
+    visited = table[table["n_visits"] > 0]
+    np.testing.assert_array_equal(visited["symbol"], np.unique(bits))
+    np.testing.assert_array_equal(visited["n_visits"], [np.sum(bits == s) for s in visited["symbol"]])
+    assert edges["count"].sum() == 8 * (x.shape[0] - 1)
+    for row, xf in enumerate(a["x"]):
+        s = int((xf[:3] > 0) @ [1, 2, 4])
+        assert str(row) in table.set_index("symbol").loc[s, "fixed_points"].split(";")
+    for name, df in (("symbolic.csv", table), ("symbolic_edges.csv", edges)):
+        df.to_csv(tmp_path / name, index=False)
+    paths = [tmp_path / "nets" / n for n in ("std-g1-s0", "ref")]
+    for d in paths:
+        d.mkdir(parents=True)
+        table.to_csv(d / "symbolic.csv", index=False)
+        edges.to_csv(d / "symbolic_edges.csv", index=False)
+    assert isinstance(read_table(paths[0] / "symbolic.csv"), pd.DataFrame)
+    stage.figure_job([d / "symbolic.csv" for d in paths], [d / "symbolic_edges.csv" for d in paths], "flipflop",
+                     tmp_path / "symbolic.pdf", tmp_path / "symbolic.png")
+    assert (tmp_path / "symbolic.pdf").stat().st_size > 1000 and (tmp_path / "symbolic.png").stat().st_size > 1000

@@ -61,6 +61,8 @@ TABLE_COLUMNS = {
     "decoding.csv": ["net_id", "variable", "kind", "measure", "time", "value", "n_test"],  # value NaN: undefined
     "insd_distance.csv": ["net_id", "level", "distance", "within", "n_standard"],  # ratio NaN: no spread
     "bifurcations.csv": ["iteration", "condition", "n_fixed", "n_cycles"],  # counts per training snapshot
+    "symbolic.csv": ["symbol", "occupancy", "n_visits", "n_switching", "entropy"],  # regions of a PL network
+    "symbolic_edges.csv": ["source", "target", "count", "probability"],  # transitions between its regions
 }
 EMPTY_ALLOWED = {"fixed_points.csv", "manifolds.csv"}  # a network may have no points or manifolds
 

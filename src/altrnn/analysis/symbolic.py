@@ -102,10 +102,11 @@ class SymbolicGraph:
         return topological_entropy(self.adjacency)
 
     def edges(self) -> pd.DataFrame:
-        """One row per edge: source, target (bit strings), count, probability."""
+        """One row per edge: source, target (symbols), their bit strings, count, probability."""
         i, j = np.nonzero(self.counts)
         names, P = self.names, self.transition_probabilities
-        return pd.DataFrame({"source": [names[a] for a in i], "target": [names[b] for b in j],
+        return pd.DataFrame({"source": self.symbols[i], "target": self.symbols[j],
+                             "source_pattern": [names[a] for a in i], "target_pattern": [names[b] for b in j],
                              "count": self.counts[i, j].astype(np.int64), "probability": P[i, j]})
 
 
@@ -132,35 +133,38 @@ def topological_entropy(adjacency) -> float:
     return float(np.log(rho)) if rho > 1e-9 else 0.0
 
 
-def orbit_symbols(result, n_switch: int) -> list[np.ndarray]:
-    """The symbol sequence (k,) of each fixed point (k = 1) or cycle of a plrnn.PLResult."""
-    return [region_symbols(orbit, n_switch) for orbit in result.orbits]
+def orbit_symbols(orbits, n_switch: int) -> list[np.ndarray]:
+    """The symbol sequence (k,) of each orbit (k, N): a fixed point (k = 1) or cycle, e.g. plrnn.PLResult.orbits."""
+    return [region_symbols(np.atleast_2d(orbit), n_switch) for orbit in orbits]
 
 
-def region_table(graph: SymbolicGraph, result=None) -> pd.DataFrame:
+def region_table(graph: SymbolicGraph, orbits=(), labels=None) -> pd.DataFrame:
     """One row per region visited or holding a fixed point or cycle point, with the columns REGION_COLUMNS.
 
-    fixed_points and cycles list the rows of `result` (a plrnn.PLResult, or None) with a point in the region,
-    as text ("0;3", "" for none); p_stay is the probability of staying in the region for one more step.
+    orbits: fixed points (1, N) or (N,) and cycles (k, N), e.g. plrnn.PLResult.orbits; labels name them
+    (default: their positions). fixed_points and cycles list, as text ("0;3", "" for none), the labels of
+    those with a point in the region; p_stay is the probability of staying in the region for one more step.
     """
+    labels = list(range(len(orbits))) if labels is None else list(labels)
+    if len(labels) != len(orbits):
+        raise ValueError(f"got {len(labels)} labels for {len(orbits)} orbits")
     fixed, cycles = {}, {}
-    if result is not None:
-        for row, seq in enumerate(orbit_symbols(result, graph.n_switch)):
-            target = fixed if len(seq) == 1 else cycles
-            for s in np.unique(seq):
-                target.setdefault(int(s), []).append(row)
+    for label, seq in zip(labels, orbit_symbols(orbits, graph.n_switch)):
+        target = fixed if len(seq) == 1 else cycles
+        for sym in np.unique(seq):
+            target.setdefault(int(sym), []).append(label)
     symbols = sorted(set(graph.symbols.tolist()) | set(fixed) | set(cycles))
     P = graph.transition_probabilities
     rows = []
-    for s in symbols:
-        i = graph.index(s)
-        rows.append({"symbol": s, "pattern": symbol_names([s], graph.n_switch)[0],
+    for sym in symbols:
+        i = graph.index(sym)
+        rows.append({"symbol": sym, "pattern": symbol_names([sym], graph.n_switch)[0],
                      "occupancy": float(graph.occupancy[i]) if i >= 0 else 0.0,
                      "n_visits": int(graph.visits[i]) if i >= 0 else 0,
                      "n_successors": int(graph.adjacency[i].sum()) if i >= 0 else 0,
                      "p_stay": float(P[i, i]) if i >= 0 else 0.0,
-                     "fixed_points": ";".join(map(str, fixed.get(s, []))),
-                     "cycles": ";".join(map(str, cycles.get(s, [])))})
+                     "fixed_points": ";".join(map(str, fixed.get(sym, []))),
+                     "cycles": ";".join(map(str, cycles.get(sym, [])))})
     return pd.DataFrame(rows, columns=list(REGION_COLUMNS)).astype(
         {"symbol": np.int64, "pattern": object, "occupancy": float, "n_visits": np.int64, "n_successors": np.int64,
          "p_stay": float, "fixed_points": object, "cycles": object})
