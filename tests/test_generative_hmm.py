@@ -48,6 +48,7 @@ def test_sinkhorn_reaches_exact_transport_at_low_epsilon():
     np.testing.assert_allclose(entropic_ot(x, y, 1e-3).plan, plan, atol=1e-6)
     # larger epsilon: the entropic value exceeds the exact one by at most eps * log n (KL of a plan <= log n)
     ot = entropic_ot(x, y, 0.1, tol=1e-12, max_iter=100_000)
+    assert ot.converged and not entropic_ot(x, y, 0.1, tol=1e-12, max_iter=5).converged
     assert exact <= ot.value <= exact + 0.1 * np.log(7) + 1e-9
     np.testing.assert_allclose(ot.plan.sum(axis=0), 1 / 7, atol=1e-9)
 

@@ -40,6 +40,7 @@ class Transport:
     g: np.ndarray  # (m,)
     plan: np.ndarray  # (n, m), sums to 1
     iterations: int
+    converged: bool  # the potentials moved less than tol in the last sweep (else max_iter was reached)
 
 
 def cost_matrix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -72,13 +73,16 @@ def entropic_ot(x: np.ndarray, y: np.ndarray, eps: float, tol: float = 1e-9, max
 
     Stops when the potentials move less than tol (in cost units) in one sweep
     at the final epsilon; epsilon scaling (from the cloud's diameter down by
-    `scaling` per sweep) only speeds up the start.
+    `scaling` per sweep) only speeds up the start. Convergence slows down as
+    eps shrinks relative to the spread of costs (thousands of sweeps for
+    Gaussian clouds at eps ~ diameter / 20); flattened symbol sequences at
+    eps ~ 1-2 converge in tens of sweeps.
     """
     C = cost_matrix(x, y)
     n, m = C.shape
     la, lb = -np.log(n), -np.log(m)
     f, g = np.zeros(n), np.zeros(m)
-    it = 0
+    it, change = 0, np.inf
     for e in _schedule(C, eps, scaling)[:-1]:
         f = _softmin(e, C, g, lb)
         g = _softmin(e, C.T, f, la)
@@ -92,7 +96,7 @@ def entropic_ot(x: np.ndarray, y: np.ndarray, eps: float, tol: float = 1e-9, max
         if change < tol:
             break
     plan = np.exp((f[:, None] + g[None, :] - C) / eps + la + lb)
-    return Transport(float(f.mean() + g.mean()), f, g, plan, it)
+    return Transport(float(f.mean() + g.mean()), f, g, plan, it, bool(change < tol))
 
 
 def entropic_ot_self(x: np.ndarray, eps: float, tol: float = 1e-9, max_iter: int = 10_000,
@@ -102,7 +106,7 @@ def entropic_ot_self(x: np.ndarray, eps: float, tol: float = 1e-9, max_iter: int
     n = C.shape[0]
     la = -np.log(n)
     f = np.zeros(n)
-    it = 0
+    it, change = 0, np.inf
     for e in _schedule(C, eps, scaling)[:-1]:
         f = 0.5 * (f + _softmin(e, C, f, la))
         it += 1
@@ -115,7 +119,7 @@ def entropic_ot_self(x: np.ndarray, eps: float, tol: float = 1e-9, max_iter: int
             break
     f = _softmin(eps, C, f, la)  # one plain sweep: the exact potential given f
     plan = np.exp((f[:, None] + f[None, :] - C) / eps + 2 * la)
-    return Transport(float(2 * f.mean()), f, f, plan, it)
+    return Transport(float(2 * f.mean()), f, f, plan, it, bool(change < tol))
 
 
 def sinkhorn_divergence(x: np.ndarray, y: np.ndarray, eps: float, tol: float = 1e-9, max_iter: int = 10_000,
