@@ -29,7 +29,7 @@ COLUMNS = ["kind", "unstable", "stable", "piece_unstable", "piece_stable", "dime
            "approach"]
 
 
-def _meet(u: Piece, s: Piece, tol: float):
+def _meet(u: Piece, s: Piece, tol: float, n_switch: int | None = None):
     """A point where the two pieces' subspaces meet inside their (shared) region, and the dimension
     of the meeting set; None when they do not meet there."""
     G = np.concatenate([u.basis, -s.basis], axis=1)
@@ -52,12 +52,14 @@ def _meet(u: Piece, s: Piece, tol: float):
     if D.shape[1]:
         D, _ = np.linalg.qr(D)
     if D.shape[1] == 0:
-        return (q, 0) if in_regions(q, u.region, tol) else None
-    # largest margin r with sgn_i (q + D w)_i >= r inside the region, bounded |w| <= 10 scale
-    sgn = np.where(u.region, 1.0, -1.0)
+        return (q, 0) if in_regions(q, u.region, tol, n_switch) else None
+    # largest margin r with sgn_i (q + D w)_i >= r inside the region (switching units), bounded |w| <= 10 scale
+    P = len(q) if n_switch is None else n_switch
+    sgn = np.where(u.region, 1.0, -1.0)[:P]
+    q_s, D_s = q[:P], D[:P]
     m = D.shape[1]
-    A_ub = np.concatenate([-(sgn[:, None] * D), np.ones((len(q), 1))], axis=1)
-    b_ub = sgn * q
+    A_ub = np.concatenate([-(sgn[:, None] * D_s), np.ones((P, 1))], axis=1)
+    b_ub = sgn * q_s
     res = scipy.optimize.linprog(np.r_[np.zeros(m), -1.0], A_ub=A_ub, b_ub=b_ub,
                                  bounds=[(-10 * scale, 10 * scale)] * m + [(None, scale)], method="highs")
     if res.status != 0 or res.x[-1] < -tol * scale:
@@ -93,7 +95,7 @@ def find_intersections(system: PLSystem, unstable: list[ManifoldND], stable: lis
                     s = S.pieces[ps]
                     if p.dimension + s.dimension == 0:
                         continue
-                    hit = _meet(p, s, tol)
+                    hit = _meet(p, s, tol, system.n_switch)
                     if hit is None:
                         continue
                     q, dim = hit

@@ -80,6 +80,7 @@ class ManifoldND:
     orbit: np.ndarray
     dimension: int
     eigvals: np.ndarray
+    n_switch: int | None = None
     pieces: list = field(default_factory=list)
     support: np.ndarray | None = None
     support_piece: np.ndarray | None = None
@@ -95,11 +96,11 @@ class ManifoldND:
 
     def distance(self, X, regions=None) -> np.ndarray:
         """Distance of points X (M, N) to the manifold: the nearest piece of the point's own region
-        (`regions` (M, N) bool, default X > 0 with the `plrnn` tolerance); inf where no piece is there."""
+        (`regions` (M, N) bool, default the sign pattern with the `plrnn` tolerance); inf where no piece is."""
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
         out = np.full(len(X), np.inf)
         for p in self.pieces:
-            inside = in_regions(X, p.region, 1e-9) if regions is None else np.all(regions == p.region, axis=1)
+            inside = in_regions(X, p.region, 1e-9, self.n_switch) if regions is None else np.all(regions == p.region, axis=1)
             if inside.any():
                 out[inside] = np.minimum(out[inside], p.distance(X[inside]))
         return out
@@ -129,7 +130,7 @@ def _orbit_regions(system: PLSystem, orbit, regions):
     orbit = np.atleast_2d(np.asarray(orbit, dtype=np.float64))
     if orbit.shape[1] != system.n:
         raise ValueError(f"orbit must have shape (k, {system.n}), got {orbit.shape}")
-    regions = orbit > 0 if regions is None else np.atleast_2d(np.asarray(regions, dtype=bool))
+    regions = system.pattern(orbit) if regions is None else np.atleast_2d(np.asarray(regions, dtype=bool))
     back = system.step_region(orbit, regions)
     scale = max(1.0, float(np.abs(orbit).max()))
     if np.max(np.linalg.norm(back - np.roll(orbit, -1, axis=0), axis=1)) > 1e-8 * scale:
@@ -175,7 +176,7 @@ def _local_samples(system: PLSystem, orbit, regions, bases, radii, j: int, kind:
     lo, hi = np.log(radii[j] / 10), np.log(max(reach, radii[j]))
     S = u * np.exp(lo + (hi - lo) * rng.random((m, 1)))
     delta = S @ bases[j].T
-    keep = in_regions(orbit[j] + delta, regions[j], 0.0)
+    keep = in_regions(orbit[j] + delta, regions[j], 0.0, system.n_switch)
     pending = keep & (np.linalg.norm(S, axis=1) > radii[j])
     A = system.A(regions)
     for step in range(n_max):
@@ -189,7 +190,7 @@ def _local_samples(system: PLSystem, orbit, regions, bases, radii, j: int, kind:
             V = bases[jj]
             back = np.linalg.lstsq(A[jj], delta[pending].T, rcond=None)[0].T
             delta[pending] = (back @ V) @ V.T
-        inside = in_regions(orbit[jj] + delta[pending], regions[jj], 0.0)
+        inside = in_regions(orbit[jj] + delta[pending], regions[jj], 0.0, system.n_switch)
         idx = np.flatnonzero(pending)
         keep[idx[~inside]] = False
         pending[idx[~inside]] = False
@@ -224,7 +225,7 @@ def _preimage_subspace(system: PLSystem, piece: Piece, d):
 def preimages(system: PLSystem, Y, guess, region_tol: float = 1e-9, max_jumps: int = 30):
     """Preimages x of points Y (S, N) under F in the region x lies in, or NaN where none was found.
 
-    Starts from the regions `guess` (S, N) bool and jumps to the sign pattern of each candidate
+    Starts from the regions `guess` (S, N) bool and jumps to the region pattern of each candidate
     A_d^-1 (Y - c) until it lies in d. Singular A_d: a least-squares candidate, kept only if exact.
     """
     Y = np.asarray(Y, dtype=np.float64)
@@ -242,10 +243,10 @@ def preimages(system: PLSystem, Y, guess, region_tol: float = 1e-9, max_jumps: i
             x = np.stack([np.linalg.lstsq(a, r, rcond=None)[0] for a, r in zip(A, rhs)])
         bad = ~np.all(np.isfinite(x), axis=1) | (np.linalg.norm(np.einsum("sij,sj->si", A, x) - rhs, axis=1)
                                                  > 1e-9 * np.maximum(1.0, np.abs(rhs).max(axis=1)))
-        ok = in_regions(x, d[todo], region_tol) & ~bad
+        ok = in_regions(x, d[todo], region_tol, system.n_switch) & ~bad
         X[todo[ok]] = x[ok]
         nxt = ~ok & ~bad
-        new_d = x[nxt] > 0
+        new_d = system.pattern(x[nxt])
         d[todo[nxt]] = new_d
         todo = todo[nxt]
     return X
@@ -267,7 +268,7 @@ def grow_manifold(system: PLSystem, orbit, kind: str, regions=None, n_support: i
     pushed; max_pieces: pieces kept at most; radius: support points farther than this from every
     orbit point are dropped (default: no limit), and local samples reach this far (default: 100
     times the guaranteed local radius). regions (k, N) bool: the orbit's regions (default
-    orbit > 0); an orbit point within region_tol of a switching hyperplane has no local piece of
+    the orbit's sign patterns); an orbit point within region_tol of a switching hyperplane has no local piece of
     one region and is refused (ValueError).
     """
     if kind not in KINDS:
@@ -275,11 +276,11 @@ def grow_manifold(system: PLSystem, orbit, kind: str, regions=None, n_support: i
     orbit, regions = _orbit_regions(system, orbit, regions)
     k, N = orbit.shape
     rng = np.random.default_rng(rng)
-    margin = float(np.min(np.abs(orbit)))
+    margin = float(np.min(np.abs(orbit[:, : system.p])))
     if margin <= region_tol * max(1.0, float(np.abs(orbit).max())):
         raise ValueError("the orbit lies on a switching boundary; its local manifold is not that of one region")
     A = system.A(regions)
-    out = ManifoldND(kind=kind, orbit=orbit, dimension=0, eigvals=np.empty(0, complex))
+    out = ManifoldND(kind=kind, orbit=orbit, dimension=0, eigvals=np.empty(0, complex), n_switch=system.n_switch)
     by_region = {}
 
     def add_piece(region, point, basis, generation, fold=False) -> int:
@@ -322,10 +323,10 @@ def grow_manifold(system: PLSystem, orbit, kind: str, regions=None, n_support: i
     for _ in range(n_steps):
         X, owner = _refill(X, owner, n_support, rng)
         if kind == "unstable":
-            d = X > 0
+            d = system.pattern(X)
             Y = system.step_region(X, d)
         else:
-            Y = preimages(system, X, X > 0, region_tol)
+            Y = preimages(system, X, system.pattern(X), region_tol)
         valid = np.all(np.isfinite(Y), axis=1)
         if radius is not None:
             dist = np.min(np.linalg.norm(Y[:, None, :] - orbit[None], axis=2), axis=1)
@@ -333,7 +334,7 @@ def grow_manifold(system: PLSystem, orbit, kind: str, regions=None, n_support: i
         out.lost += int(np.sum(~valid))
         Y, src = Y[valid], owner[valid]
         new_owner = np.full(len(Y), -1)
-        land = Y > 0
+        land = system.pattern(Y)
         keys = {}
         for s in range(len(Y)):
             keys.setdefault((int(src[s]), land[s].tobytes()), []).append(s)
@@ -421,7 +422,7 @@ def invariance_error(system: PLSystem, manifold: ManifoldND, n_test: int = 4, rn
         d = np.full(n_test, np.inf)
         for j in targets.get(i, []):
             q = manifold.pieces[j]
-            inside = in_regions(Y, q.region, 1e-9)
+            inside = in_regions(Y, q.region, 1e-9, system.n_switch)
             d[inside] = np.minimum(d[inside], q.distance(Y[inside]))
         dist.append(d / np.maximum(1.0, np.abs(Y).max(axis=1)))
     if not dist:
@@ -451,9 +452,10 @@ def plane_section(manifold: ManifoldND, origin, axes, extent, tol: float = 1e-9)
         G = Q.T @ axes.T  # (m, 2)
         h = Q.T @ (p.point - origin)
         # region constraints sgn_i (origin_i + axes[:, i] . t) >= 0 and the extent box
-        sgn = np.where(p.region, 1.0, -1.0)
-        C = np.concatenate([sgn[:, None] * axes.T, [[1, 0], [-1, 0], [0, 1], [0, -1]]])
-        f = np.concatenate([sgn * origin, [-extent[0], extent[1], -extent[2], extent[3]]])  # C t + f >= 0
+        P = manifold.n_switch if manifold.n_switch is not None else N
+        sgn = np.where(p.region, 1.0, -1.0)[:P]
+        C = np.concatenate([sgn[:, None] * axes[:, :P].T, [[1, 0], [-1, 0], [0, 1], [0, -1]]])
+        f = np.concatenate([sgn * origin[:P], [-extent[0], extent[1], -extent[2], extent[3]]])  # C t + f >= 0
         if Q.shape[1] == 0:
             continue  # the piece is full-dimensional: it fills the region
         U, sv, vt = np.linalg.svd(G)
