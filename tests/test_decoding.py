@@ -9,7 +9,7 @@ from altrnn.analysis import decoding
 from altrnn.io import read_npz
 from altrnn.io import read_table
 from altrnn.stages.decoding import COLUMNS, matrices
-from altrnn.tasks import TASKS, make_task
+from altrnn.tasks import GENERATORS, TASKS, make_task
 
 T, B, N = 24, 300, 16
 
@@ -184,7 +184,8 @@ def test_memorypro_angle_from_stimulus_to_the_end_of_the_response():
 
 def test_tasks_without_declared_variables_have_none():
     declared = {"flipflop", "integration", "memorypro"}
-    for name, cls in TASKS.items():
+    for name in GENERATORS:  # the user tasks' variables come from their data (test_user_tasks.py)
+        cls = TASKS[name]
         task = cls()
         variables = task.task_variables(task.batch(2, np.random.default_rng(0)))
         assert bool(variables) == (name in declared), name

@@ -6,11 +6,11 @@ import pytest
 from altrnn.stages import dynamics, evaluate, similarity
 from altrnn.io import SavedModel
 from altrnn.model import ModelConfig
-from altrnn.tasks import TASKS, make_task
+from altrnn.tasks import GENERATORS, make_task
 from altrnn.train import TrainConfig, train
 
 
-@pytest.mark.parametrize("name", sorted(TASKS))
+@pytest.mark.parametrize("name", sorted(GENERATORS))
 def test_each_task_trains_evaluates_and_has_fixed_points(name):
     task = make_task(name)
     cfg = ModelConfig(n_in=task.n_in, n_rec=12, n_out=task.n_out, dtype="float64")

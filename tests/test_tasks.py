@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from altrnn.tasks import TASKS, Task, make_task, masked_mse
+from altrnn.tasks import GENERATORS, TASKS, USER_TASKS, Task, make_task, masked_mse
 from task_checks import check_valid, rng, same
 
-NAMES = sorted(TASKS)
+NAMES = sorted(GENERATORS)  # the user tasks (arrays, neurogym) need parameters: tests/test_user_tasks.py
 B = 16
 
 
@@ -16,6 +16,7 @@ B = 16
 def test_registry():
     assert sorted(NAMES) == sorted(["flipflop", "integration", "memorypro", "sinewave", "delayed_discrimination",
                                     "path_integration", "hmm"])
+    assert sorted(TASKS) == sorted([*NAMES, *USER_TASKS])
     for name, cls in TASKS.items():
         assert cls.name == name and issubclass(cls, Task)
 

@@ -99,11 +99,11 @@ def test_a_corrupted_model_fails_its_jobs_naming_the_file(tiny_run, tmp_path):
 
 
 def test_paper_config_is_valid_and_plans_every_task(tmp_path):
-    from altrnn.tasks import TASKS
+    from altrnn.tasks import GENERATORS
 
     (tmp_path / "config.yaml").write_text((REPO / "config" / "paper.yaml").read_text())
     outputs = planned_outputs(tmp_path)
-    for task in TASKS:
+    for task in GENERATORS:
         assert f"results/{task}/nets/alt3/fixed_points.csv" in outputs, task
         assert f"results/figures/{task}_dsa_mds.png" in outputs, task
     assert "results/figures/degeneracy.png" in outputs

@@ -1,5 +1,6 @@
 """Task batch generators: flip-flop, context-dependent integration, MemoryPro, sine-wave generation,
-delayed discrimination, path integration and HMM emulation.
+delayed discrimination, path integration and HMM emulation; and tasks without code: trials from an
+.npz file (`arrays`) or from a neurogym environment (`neurogym`).
 
 `make_task(name, params)` builds a task from the registry `TASKS` (name -> Task
 subclass). Each task's module is imported only when the task is used, so the
@@ -22,7 +23,13 @@ TASK_MODULES = {  # name -> (module in this package, class)
     "delayed_discrimination": ("delayed_discrimination", "DelayedDiscrimination"),
     "path_integration": ("path_integration", "PathIntegration"),
     "hmm": ("hmm", "HMM"),
+    "arrays": ("arrays", "ArrayTask"),
+    "neurogym": ("neurogym_tasks", "NeurogymTask"),
 }
+# Tasks that read their trials from elsewhere (a file, the neurogym package): they need parameters, so they
+# are left out of the generators a default config, the paper config and the generic task tests run.
+USER_TASKS = ("arrays", "neurogym")
+GENERATORS = tuple(k for k in TASK_MODULES if k not in USER_TASKS)
 
 
 class _Registry(Mapping):
@@ -49,4 +56,4 @@ def make_task(name: str, params: dict | None = None) -> Task:
     return TASKS[name](**(params or {}))
 
 
-__all__ = ["Batch", "Task", "TASKS", "TASK_MODULES", "make_task", "masked_mse"]
+__all__ = ["Batch", "Task", "TASKS", "TASK_MODULES", "GENERATORS", "USER_TASKS", "make_task", "masked_mse"]
