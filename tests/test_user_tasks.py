@@ -1,6 +1,8 @@
 """Tasks without code: trials from an .npz file (task `arrays`) and from neurogym environments (task `neurogym`)."""
 
 import hashlib
+import importlib.util
+import sys
 
 import numpy as np
 import pytest
@@ -215,4 +217,103 @@ def test_config_entries_load_and_a_bad_file_names_the_entry(tmp_path, monkeypatc
     assert unit.params["checksum"] == hashlib.sha256((tmp_path / "d.npz").read_bytes()).hexdigest()
     np.savez(tmp_path / "d.npz", **{**trials(), "targets": np.zeros((T, B + 1, 1))})
     with pytest.raises(ConfigError, match=r"tasks\.mine\.params: arrays: d\.npz: array 'targets' has shape"):
+        load(cfg)
+
+
+# --- neurogym ---------------------------------------------------------------------------------------------
+
+needs_neurogym = pytest.mark.skipif(importlib.util.find_spec("neurogym") is None,
+                                    reason="neurogym not installed (pip install 'altrnn[neurogym]')")
+PDM = "PerceptualDecisionMaking-v0"
+
+
+@needs_neurogym
+@pytest.mark.filterwarnings("ignore:.*render_modes")  # gymnasium's note on neurogym's env metadata
+@pytest.mark.parametrize("mask", ["trial", "decision"])
+def test_neurogym_batch_is_the_envs_trials(mask):
+    """Against neurogym itself: the same seed gives the same trials, mapped as documented."""
+    from altrnn.tasks.neurogym_tasks import import_neurogym
+
+    task = make_task("neurogym", {"name": PDM, "kwargs": {"dt": 50}, "mask": mask})
+    batch = task.batch(6, rng(3))
+    env = import_neurogym().make(PDM, dt=50).unwrapped
+    env.seed(int(rng(3).integers(2**32)))
+    assert (task.n_in, task.n_out) == (env.observation_space.shape[0], env.action_space.n)
+    for b in range(6):
+        record = env.new_trial()
+        n = len(env.gt)
+        assert batch.meta["length"][b] == n and batch.meta["coh"][b] == record["coh"]
+        np.testing.assert_array_equal(batch.inputs[:n, b], env.ob)
+        np.testing.assert_array_equal(batch.targets[:n, b].argmax(axis=1), env.gt)
+        assert np.all(batch.targets[:n, b].sum(axis=1) == 1) and np.all(batch.targets[n:, b] == 0)
+        assert np.all(batch.inputs[n:, b] == 0) and np.all(batch.mask[n:, b] == 0)
+        start, end = env.start_ind["decision"], env.end_ind["decision"]
+        scored = np.flatnonzero(batch.mask[:, b, 0])
+        assert list(scored) == list(range(start, end) if mask == "decision" else range(n))
+        assert np.all(batch.mask[:, b] == batch.mask[:, b, :1])
+        np.testing.assert_array_equal(task.task_variables(batch)["coh"][:n, b], record["coh"])
+    assert batch.T == batch.meta["length"].max()
+    assert same(task.batch(6, rng(3)), batch) and not same(task.batch(6, rng(4)), batch)
+
+
+@needs_neurogym
+def test_neurogym_accuracy_ood_and_analysis_inputs():
+    task = make_task("neurogym", {"name": PDM, "ood": {"temporal_x2": {"timing": {"stimulus": 4000}}}})
+    batch = task.batch(8, rng())
+    assert task.accuracy(batch.targets, batch) == 1.0
+    assert task.accuracy(np.roll(batch.targets, 1, axis=2), batch) == 0.0  # every answer on another action
+    wrong = batch.targets.copy()
+    wrong[:, :2] = np.roll(wrong[:, :2], 1, axis=2)
+    assert task.accuracy(wrong, batch) == pytest.approx(6 / 8)
+    long = task.ood_variants()["temporal_x2"]
+    assert long.params["kwargs"] == {"timing": {"stimulus": 4000}} and long.batch(2, rng()).T > 4000 / 100
+    inputs = task.analysis_inputs()
+    np.testing.assert_array_equal(inputs["fixation"], [1.0, 0.0, 0.0])  # fixation cue on, no stimulus
+    assert list(inputs) == ["zero", "fixation"]  # the decision period's mean input is zero too
+
+
+@needs_neurogym
+def test_neurogym_errors_name_the_env_and_the_problem(monkeypatch):
+    with pytest.raises(ValueError, match="'name' must be a neurogym environment id"):
+        make_task("neurogym", {})
+    with pytest.raises(ValueError, match="cannot make neurogym environment 'NoSuchTask-v0'"):
+        make_task("neurogym", {"name": "NoSuchTask-v0"})
+    with pytest.raises(ValueError, match=r"with kwargs \{'nonsense': 1\}"):
+        make_task("neurogym", {"name": PDM, "kwargs": {"nonsense": 1}})
+    with pytest.raises(ValueError, match=r"no period 'response'; its periods: \['fixation', 'stimulus'"):
+        make_task("neurogym", {"name": PDM, "decision_period": "response"})
+    with pytest.raises(ValueError, match="'mask' must be one of"):
+        make_task("neurogym", {"name": PDM, "mask": "all"})
+    with pytest.raises(ValueError, match="ood condition 'slow'"):
+        make_task("neurogym", {"name": PDM, "ood": {"slow": {"nonsense": 2}}})
+    monkeypatch.delitem(sys.modules, "neurogym")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    with pytest.raises(ValueError, match=r"pip install 'altrnn\[neurogym\]'"):
+        make_task("neurogym", {"name": PDM})
+
+
+@needs_neurogym
+@pytest.mark.parametrize("name", ["PerceptualDecisionMaking-v0", "GoNogo-v0", "DelayMatchSample-v0"])
+def test_neurogym_tasks_train_end_to_end(name):
+    from altrnn.model import ModelConfig
+    from altrnn.train import TrainConfig, train
+
+    task = make_task("neurogym", {"name": name})
+    cfg = ModelConfig(n_in=task.n_in, n_rec=16, n_out=task.n_out, dtype="float64")
+    log = train(task, cfg, TrainConfig(batch_size=16, lr=0.01, max_iters=40, log_every=10), g=1.0, seed=0).log
+    assert log["task_loss"].iloc[-1] < 0.5 * log["task_loss"].iloc[0], log
+
+
+@needs_neurogym
+def test_config_entries_of_both_kinds_load(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "d.npz", **trials())
+    cfg = {**TINY, "tasks": {"mine": {"task": "arrays", "params": {"path": "d.npz", "draw": "replacement"}},
+                             "pdm": {"task": "neurogym", "params": {"name": PDM, "kwargs": {"dt": 50}}}}}
+    units = load(yaml.safe_load(yaml.safe_dump(cfg))).units
+    assert units["mine"].params["draw"] == "replacement"
+    assert units["pdm"].params == {"decision_period": "decision", "kwargs": {"dt": 50}, "mask": "trial",
+                                   "name": PDM, "ood": {}}
+    cfg["tasks"]["pdm"]["params"]["name"] = "NoSuchTask-v0"
+    with pytest.raises(ConfigError, match=r"tasks\.pdm\.params: neurogym: cannot make"):
         load(cfg)
