@@ -283,7 +283,7 @@ def test_a_tiny_run_ranks_its_networks_against_a_recording(tiny_run, tmp_path):
     assert list(nets.columns) == rec.NETWORK_COLUMNS and list(fams.columns) == rec.FAMILY_COLUMNS
     assert set(nets["net_id"]) == set(tiny_run_nets(cfg))
     cka = nets[nets["metric"] == "cka"].set_index("net_id")
-    assert cka.loc["ref", "rank"] == 1 and cka.loc["ref", "value"] > 0.9
+    assert cka.loc["ref", "rank"] == 1 and cka.loc["ref", "value"] > 0.7  # a random, non-orthogonal projection
     assert (workdir / netids.figure_file("flipflop", "recordings", "pdf")).stat().st_size > 1000
     np.savez(workdir / "rec.npz", activity=activity[::-1].copy(), inputs=inputs, condition=np.repeat(np.arange(6), 4))
     assert "recordings" in snakemake(workdir, "-n", *targets).stdout
