@@ -34,6 +34,7 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/study.smk"
 include: "workflow/rules/recordings.smk"
 include: "workflow/rules/bifurcations.smk"
+include: "workflow/rules/symbolic.smk"
 
 
 rule all:

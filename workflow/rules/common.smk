@@ -262,6 +262,18 @@ def study_targets():
     return out + [f"results/studies/factor_{f}.png" for f in factors]
 
 
+def symbolic_targets():
+    """Region tables of every trained network of the figure units whose model is piecewise linear (relu,
+    alrnn), and each such unit's figure (the symbolic stage)."""
+    out = []
+    for u in figure_units():
+        if UNITS[u].model.activation in ("relu", "alrnn"):
+            for n in UNITS[u].trained_ids():
+                out += [netids.net_file(u, n, f) for f in ("symbolic.csv", "symbolic_edges.csv")]
+            out += [netids.figure_file(u, "symbolic", ext) for ext in ("pdf", "png")]
+    return out
+
+
 def all_targets():
     out = [f for label in UNITS for f in unit_targets(label)]
     return (
@@ -270,6 +282,7 @@ def all_targets():
         + study_targets()
         + recordings_targets()
         + bifurcation_targets()
+        + symbolic_targets()
     )
 
 
