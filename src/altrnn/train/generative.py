@@ -45,25 +45,25 @@ LOG_COLUMNS = ["iteration", "loss", "tau", "grad_norm", "seconds"]
 class GenerativeConfig:
     """Settings of generative training (sequence layout, noise, loss, temperature, optimiser)."""
 
-    n_steps: int = 50  # symbols per training sequence
+    n_steps: int = 20  # symbols per training sequence
     steps_per_symbol: int = 1  # network steps per emitted symbol
     burn_in: int = 20  # network steps before the first symbol (the network starts at x = 0)
     n_noise: int = 1  # input noise channels
     noise_std: float = 1.0
-    batch_size: int = 64  # generated sequences per step
-    hmm_batch_size: int = 64  # HMM sequences per step
+    batch_size: int = 256  # generated sequences per step
+    hmm_batch_size: int = 256  # HMM sequences per step
     divergence: str = "sinkhorn"  # or "mmd"
-    epsilon: float = 1.0  # Sinkhorn regularisation, in cost units (|x - y|^2 / 2: one symbol changed = 1)
+    epsilon: float = 2.0  # Sinkhorn regularisation, in cost units (|x - y|^2 / 2: one symbol changed = 1)
     sinkhorn_tol: float = 1e-6
     sinkhorn_max_iter: int = 2000
     sinkhorn_scaling: float = 0.5
-    mmd_bandwidths: tuple = (1.0, 3.0, 10.0)
-    tau0: float = 1.0
-    tau_min: float = 0.1
-    tau_decay_iters: int = 1000
+    mmd_bandwidths: tuple = (3.0,)  # Gaussian kernel widths, in units of |x - y|
+    tau0: float = 0.5
+    tau_min: float = 0.2
+    tau_decay_iters: int = 400
     lr: float = 3e-3
     grad_clip: float = 1.0
-    max_iters: int = 1000
+    max_iters: int = 400
     log_every: int = 50
 
     def __post_init__(self):
