@@ -269,7 +269,10 @@ def symbolic_targets():
     for u in figure_units():
         if UNITS[u].model.activation in ("relu", "alrnn"):
             for n in UNITS[u].trained_ids():
-                out += [netids.net_file(u, n, f) for f in ("symbolic.csv", "symbolic_edges.csv")]
+                out += [
+                    netids.net_file(u, n, f)
+                    for f in ("symbolic.csv", "symbolic_edges.csv")
+                ]
             out += [netids.figure_file(u, "symbolic", ext) for ext in ("pdf", "png")]
     return out
 

@@ -24,7 +24,10 @@ rule symbolic:
     params:
         task=lambda w: unit(w).task,
         task_params=lambda w: unit(w).params,
-        settings=lambda w: {"n_trials": unit(w).dynamics.n_trials, "seed": unit(w).dynamics.seed},
+        settings=lambda w: {
+            "n_trials": unit(w).dynamics.n_trials,
+            "seed": unit(w).dynamics.seed,
+        },
     script:
         "../scripts/symbolic.py"
 
