@@ -151,6 +151,16 @@ def test_without_repeats_there_is_no_ceiling_and_trials_are_resampled(networks):
     assert np.isnan(row["ceiling"]) and row["ci_low"] < row["value"] < row["ci_high"]
 
 
+def test_a_silent_network_scores_nan_and_ranks_last(networks, caplog):
+    rates, inputs, condition = networks
+    recording, _ = synthetic(rates["std-g1-s0"], inputs, condition, 0.3, seed=8)
+    silent = {"std-g1-s1": rates["std-g1-s1"], "std-g0.5-s0": np.zeros_like(rates["std-g1-s1"])}
+    nets, _ = rec.rank_hypotheses(silent, recording, ["cka"], n_boot=5, n_splits=1)
+    row = nets.set_index("net_id").loc["std-g0.5-s0"]
+    assert np.isnan(row["value"]) and row["rank"] == 2
+    assert sum("network std-g0.5-s0: cka" in r.message for r in caplog.records) == 1
+
+
 def test_without_labels_trials_with_equal_inputs_are_one_condition(networks):
     rates, inputs, condition = networks
     recording, _ = synthetic(rates["std-g1-s0"], inputs, None, 0.3, seed=7)
@@ -201,6 +211,7 @@ def good_arrays(K=12, U=5):
     (lambda a: a.update(condition=a["condition"][:5]), ["rec.npz", "'condition'", "(12,)", "(5,)"]),
     (lambda a: a.update(condition=a["condition"] * 0.5), ["rec.npz", "'condition'", "integer", "float64"]),
     (lambda a: a.update(condition=np.zeros(12, int)), ["rec.npz", "'condition'", "single condition"]),
+    (lambda a: a.update(activity=np.ones((40, 12, 5))), ["rec.npz", "'activity'", "(40, 12, 5)", "constant"]),
 ])
 def test_each_bad_recording_is_named_by_file_array_and_shape(change, words):
     arrays = good_arrays()

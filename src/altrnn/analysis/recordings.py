@@ -136,6 +136,8 @@ def check_recording(arrays: dict, n_in: int, path="recording") -> Recording:
                          f"but the task has n_in = {n_in}")
     _finite(path, "activity", activity)
     _finite(path, "inputs", inputs)
+    if np.ptp(activity) == 0:
+        raise ValueError(f"{path}: array 'activity' (shape {activity.shape}) is constant: nothing to compare")
     condition = arrays.get("condition")
     if condition is not None:
         condition = np.asarray(condition)
@@ -221,20 +223,34 @@ def _compare(metric, fa, fb, options):
     return m.compare(fa, fb, **comp)
 
 
-def _scores(nets: dict, Y, folds, todo, options, rho) -> np.ndarray:
-    """(n_nets, n_measures): every measure of every network (T, C, N) against the recording Y (T, C, U)."""
+def _scores(nets: dict, Y, folds, todo, options, rho, path, warned: set) -> np.ndarray:
+    """(n_nets, n_measures): every measure of every network (T, C, N) against the recording Y (T, C, U).
+
+    A measure undefined for a network (e.g. CKA of a silent network) is NaN, with one warning naming both; one
+    undefined for the recording is an error naming the file.
+    """
     out = np.full((len(nets), len(todo)), np.nan)
-    rec = {m: _prepared(m, Y, options) for m, _ in todo if m != "predictability"}
-    for i, X in enumerate(nets.values()):
+    try:
+        rec = {m: _prepared(m, Y, options) for m, _ in todo if m != "predictability"}
+    except ValueError as err:
+        raise ValueError(f"{path}: array 'activity' averaged by condition, shape {Y.shape} (T, conditions, "
+                         f"units): {err}") from None
+    for i, (name, X) in enumerate(nets.items()):
         prepared = {}
         for j, (m, direction) in enumerate(todo):
-            if m == "predictability":
-                a, b = (X, Y) if direction == "net_to_rec" else (Y, X)
-                out[i, j] = cv_predictability(a, b, folds, rho)
-            else:
-                if m not in prepared:
-                    prepared[m] = _prepared(m, X, options)
-                out[i, j] = _compare(m, prepared[m], rec[m], options)
+            try:
+                if m == "predictability":
+                    a, b = (X, Y) if direction == "net_to_rec" else (Y, X)
+                    out[i, j] = cv_predictability(a, b, folds, rho)
+                else:
+                    if m not in prepared:
+                        prepared[m] = _prepared(m, X, options)
+                    out[i, j] = _compare(m, prepared[m], rec[m], options)
+            except ValueError as err:
+                if (name, m, direction) not in warned:
+                    warned.add((name, m, direction))
+                    log.warning("network %s: %s (%s) against %s is undefined (NaN): %s", name, m, direction, path,
+                                err)
     return out
 
 
@@ -326,9 +342,12 @@ def rank_hypotheses(rates: dict, recording: Recording, metrics=DEFAULT_METRICS, 
     C = len(recording.groups)
     fold_of = rng.permutation(C) % min(n_folds, C)
 
+    warned = set()
+
     def score(items, ids):
         nets = {n: _average(r, items) for n, r in rates.items()}
-        return _scores(nets, _average(recording.activity, items), fold_of[ids], todo, options, rho)
+        return _scores(nets, _average(recording.activity, items), fold_of[ids], todo, options, rho,
+                       recording.path, warned)
 
     values = score(list(recording.groups), np.arange(C))
     boots = np.stack([score(*_resample(recording.groups, rng)) for _ in range(n_boot)])
