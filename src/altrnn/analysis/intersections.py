@@ -2,8 +2,9 @@
 
 Both manifolds are unions of affine pieces per linear region (`manifolds_nd`),
 so two pieces of one region meet where their affine subspaces do, within that
-region: p_u + V_u a = p_s + V_s b, a linear system solved exactly (least
-squares, accepted when its residual is at rounding level). A point on the
+region: the points p_u + V_u a of the unstable piece that satisfy the stable
+piece's equations Q_s^T (x - p_s) = 0, a small linear system solved exactly
+(least squares, accepted when its residual is at rounding level). A point on the
 unstable manifold of orbit A and the stable manifold of orbit B is homoclinic
 (A = B, apart from the orbit itself) or heteroclinic (A != B). Transversal
 homoclinic points of a map certify chaos (Smale-Birkhoff); for
@@ -32,25 +33,21 @@ COLUMNS = ["kind", "unstable", "stable", "piece_unstable", "piece_stable", "dime
 def _meet(u: Piece, s: Piece, tol: float, n_switch: int | None = None):
     """A point where the two pieces' subspaces meet inside their (shared) region, and the dimension
     of the meeting set; None when they do not meet there."""
-    G = np.concatenate([u.basis, -s.basis], axis=1)
-    rhs = s.point - u.point
+    # points p_u + V_u a of the unstable piece that satisfy the stable piece's equations Q_s^T (x - p_s) = 0
+    V, Q = u.basis, s.normals
+    G = Q.T @ V
+    rhs = Q.T @ (s.point - u.point)
     scale = max(1.0, float(np.abs(u.point).max()), float(np.abs(s.point).max()))
-    if G.shape[1] == 0:
-        z = np.empty(0)
-    else:
-        z = np.linalg.lstsq(G, rhs, rcond=None)[0]
-    if np.linalg.norm(G @ z - rhs) > tol * scale:
+    a = np.linalg.lstsq(G, rhs, rcond=None)[0] if G.size else np.zeros(V.shape[1])
+    if np.linalg.norm(G @ a - rhs) > tol * scale:
         return None
-    q = u.point + u.basis @ z[: u.dimension]
-    if G.shape[1]:
+    q = u.point + V @ a
+    if V.shape[1] and G.size:
         _, sv, vt = np.linalg.svd(G)
         rank = int(np.sum(sv > 1e-10 * max(1.0, sv[0])))
-        null = vt[rank:].T  # (ku + ks, m)
+        D = V @ vt[rank:].T  # directions of the meeting set (orthonormal: V and vt are)
     else:
-        null = np.empty((0, 0))
-    D = u.basis @ null[: u.dimension] if null.size else np.empty((len(q), 0))  # directions of the meeting set
-    if D.shape[1]:
-        D, _ = np.linalg.qr(D)
+        D = V
     if D.shape[1] == 0:
         return (q, 0) if in_regions(q, u.region, tol, n_switch) else None
     # largest margin r with sgn_i (q + D w)_i >= r inside the region (switching units), bounded |w| <= 10 scale

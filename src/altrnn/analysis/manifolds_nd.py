@@ -42,27 +42,53 @@ from .plrnn import PLSystem, in_regions
 KINDS = ("stable", "unstable")
 
 
-@dataclass
+def _complement(B):
+    """Orthonormal basis (N, N - rank) of the orthogonal complement of the column span of B (N, k)."""
+    N = B.shape[0]
+    if B.shape[1] == 0:
+        return np.eye(N)
+    Q, sv, _ = np.linalg.svd(B, full_matrices=True)
+    rank = int(np.sum(sv > 1e-10 * max(1.0, sv[0])))
+    return Q[:, rank:]
+
+
 class Piece:
     """One affine piece of a manifold: the subspace point + span(basis) within `region`.
 
-    basis (N, k) orthonormal; generation: the number of steps from the local pieces (0).
+    The subspace is given by an orthonormal basis (N, k) or by orthonormal normals (N, N - k),
+    whichever is cheaper to carry (a stable manifold of a saddle with one unstable direction has one
+    normal); the other is computed on demand. generation: steps from the local pieces (0).
     """
 
-    region: np.ndarray
-    point: np.ndarray
-    basis: np.ndarray
-    generation: int
-    fold: bool = False
+    def __init__(self, region, point, basis=None, generation: int = 0, fold: bool = False, normals=None):
+        if basis is None and normals is None:
+            raise ValueError("a piece needs a basis or normals")
+        self.region, self.point = np.asarray(region, dtype=bool), np.asarray(point, dtype=np.float64)
+        self._basis, self._normals = basis, normals
+        self.generation, self.fold = int(generation), bool(fold)
+
+    @property
+    def basis(self) -> np.ndarray:
+        if self._basis is None:
+            self._basis = _complement(self._normals)
+        return self._basis
+
+    @property
+    def normals(self) -> np.ndarray:
+        if self._normals is None:
+            self._normals = _complement(self._basis)
+        return self._normals
 
     @property
     def dimension(self) -> int:
-        return self.basis.shape[1]
+        return self._basis.shape[1] if self._basis is not None else len(self.point) - self._normals.shape[1]
 
     def distance(self, X) -> np.ndarray:
         """Euclidean distance of points X (..., N) to the piece's affine subspace (ignoring the region)."""
         D = np.asarray(X) - self.point
-        return np.linalg.norm(D - (D @ self.basis) @ self.basis.T, axis=-1)
+        if self._normals is not None and (self._basis is None or self._normals.shape[1] <= self._basis.shape[1]):
+            return np.linalg.norm(D @ self._normals, axis=-1)
+        return np.linalg.norm(D - (D @ self._basis) @ self._basis.T, axis=-1)
 
 
 @dataclass
@@ -112,7 +138,8 @@ class ManifoldND:
 
 def invariant_subspace(M, kind: str, tol: float = 1e-9):
     """Orthonormal basis (N, k) of the stable (|lambda| < 1) or unstable (|lambda| > 1) invariant subspace
-    of M, from its ordered real Schur form, and those eigenvalues."""
+    of M, from its ordered real Schur form, those eigenvalues, and normals (N, N - k) (the rest of the
+    Schur vectors: an orthonormal basis of the orthogonal complement)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if kind == "stable":
@@ -123,7 +150,7 @@ def invariant_subspace(M, kind: str, tol: float = 1e-9):
             return re * re + im * im > (1 + tol) ** 2
     T, Z, k = scipy.linalg.schur(np.asarray(M, dtype=np.float64), output="real", sort=select)
     vals = scipy.linalg.eigvals(T[:k, :k]) if k else np.empty(0, complex)
-    return Z[:, :k], vals
+    return Z[:, :k], vals, Z[:, k:]
 
 
 def _orbit_regions(system: PLSystem, orbit, regions):
@@ -138,29 +165,25 @@ def _orbit_regions(system: PLSystem, orbit, regions):
     return orbit, regions
 
 
-def _local_radius(system: PLSystem, regions, bases, j: int, kind: str, margin: float, n_max: int = 200) -> float:
-    """A radius r such that x_j + V_j s, |s| <= r, keeps its orbit (forward for stable, backward for
-    unstable) within `margin` / 2 of the cycle, hence in the cycle's regions.
-
-    Each step is projected back onto the orbit point's invariant subspace: without it rounding errors
-    along the other directions grow geometrically and swamp the estimate.
-    """
-    k = len(regions)
+def _restricted_maps(system: PLSystem, regions, bases):
+    """R_j (k, k) with A_{d_j} V_j = V_{j+1} R_j: the cycle's maps in the invariant subspaces' coordinates."""
     A = system.A(regions)
-    P, g = bases[j].copy(), 1.0
+    k = len(regions)
+    return [bases[(j + 1) % k].T @ A[j] @ bases[j] for j in range(k)]
+
+
+def _local_radius(R, j: int, kind: str, margin: float, n_max: int = 200) -> float:
+    """A radius r such that x_j + V_j s, |s| <= r, keeps its orbit (forward for stable, backward for
+    unstable) within `margin` / 2 of the cycle, hence in the cycle's regions (R from `_restricted_maps`)."""
+    k = len(R)
+    P, g = np.eye(R[0].shape[1]), 1.0
     for n in range(n_max):
-        if kind == "stable":
-            P = A[(j + n) % k] @ P
-            V = bases[(j + n + 1) % k]
-        else:  # the local inverse; least squares where A_d is singular (it is injective on the subspace)
-            P = np.linalg.lstsq(A[(j - n - 1) % k], P, rcond=None)[0]
-            V = bases[(j - n - 1) % k]
-        P = V @ (V.T @ P)
-        g = max(g, float(np.linalg.norm(P, 2)) if P.size else 0.0)
+        P = R[(j + n) % k] @ P if kind == "stable" else np.linalg.solve(R[(j - n - 1) % k], P)
+        g = max(g, float(np.linalg.norm(P, 2)))
     return 0.5 * margin / g
 
 
-def _local_samples(system: PLSystem, orbit, regions, bases, radii, j: int, kind: str, n: int, reach: float,
+def _local_samples(system: PLSystem, orbit, regions, bases, R, radii, j: int, kind: str, n: int, reach: float,
                    rng, n_max: int = 500) -> np.ndarray:
     """Up to n points x_j + V_j s of the local manifold at orbit point j, |s| log-uniform in [r_j / 10, reach].
 
@@ -174,29 +197,27 @@ def _local_samples(system: PLSystem, orbit, regions, bases, radii, j: int, kind:
     u = rng.standard_normal((m, dim))
     u /= np.maximum(np.linalg.norm(u, axis=1, keepdims=True), 1e-300)
     lo, hi = np.log(radii[j] / 10), np.log(max(reach, radii[j]))
-    S = u * np.exp(lo + (hi - lo) * rng.random((m, 1)))
-    delta = S @ bases[j].T
-    keep = in_regions(orbit[j] + delta, regions[j], 0.0, system.n_switch)
+    S0 = u * np.exp(lo + (hi - lo) * rng.random((m, 1)))
+    S = S0.copy()
+    keep = in_regions(orbit[j] + S @ bases[j].T, regions[j], 0.0, system.n_switch)
     pending = keep & (np.linalg.norm(S, axis=1) > radii[j])
-    A = system.A(regions)
+    inv = [np.linalg.inv(r) for r in R] if kind == "unstable" else None
     for step in range(n_max):
         if not pending.any():
             break
         if kind == "stable":
             jj = (j + step + 1) % k
-            delta[pending] = delta[pending] @ A[(j + step) % k].T
+            S[pending] = S[pending] @ R[(j + step) % k].T
         else:
             jj = (j - step - 1) % k
-            V = bases[jj]
-            back = np.linalg.lstsq(A[jj], delta[pending].T, rcond=None)[0].T
-            delta[pending] = (back @ V) @ V.T
-        inside = in_regions(orbit[jj] + delta[pending], regions[jj], 0.0, system.n_switch)
+            S[pending] = S[pending] @ inv[jj].T
         idx = np.flatnonzero(pending)
+        inside = in_regions(orbit[jj] + S[idx] @ bases[jj].T, regions[jj], 0.0, system.n_switch)
         keep[idx[~inside]] = False
         pending[idx[~inside]] = False
-        pending[idx[inside & (np.linalg.norm(delta[idx], axis=1) <= radii[jj])]] = False
+        pending[idx[inside & (np.linalg.norm(S[idx], axis=1) <= radii[jj])]] = False
     keep &= ~pending
-    return orbit[j] + (S[keep][:n] @ bases[j].T)
+    return orbit[j] + (S0[keep][:n] @ bases[j].T)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -212,14 +233,13 @@ def _orth(B, tol=1e-10):
     return U[:, :rank], rank < B.shape[1]
 
 
-def _preimage_subspace(system: PLSystem, piece: Piece, d):
-    """Basis of {x : A_d x + c in piece's subspace}'s directions: the null space of P_perp A_d."""
+def _preimage_piece(system: PLSystem, piece: Piece, d, point, generation: int) -> Piece:
+    """The piece {x : A_d x + c in piece's subspace} through `point`, by its normals A_d^T Q (Q the
+    piece's normals); fold: A_d is singular or the normals lose rank (the preimage is wider)."""
     A = system.A(d)
-    V = piece.basis
-    B = A - V @ (V.T @ A)
-    _, sv, vt = np.linalg.svd(B)
-    rank = int(np.sum(sv > 1e-10 * max(1.0, sv[0])))
-    return vt[rank:].T, rank < system.n - piece.dimension or abs(np.linalg.det(A)) < 1e-12
+    normals, lost = _orth(A.T @ piece.normals)
+    fold = lost or abs(np.linalg.det(A)) < 1e-12
+    return Piece(d, point, None, generation, fold, normals=normals)
 
 
 def preimages(system: PLSystem, Y, guess, region_tol: float = 1e-9, max_jumps: int = 30):
@@ -252,11 +272,13 @@ def preimages(system: PLSystem, Y, guess, region_tol: float = 1e-9, max_jumps: i
     return X
 
 
-def _same_subspace(a: Piece, point, basis, tol: float) -> bool:
-    scale = max(1.0, float(np.abs(point).max()))
-    if a.dimension != basis.shape[1] or a.distance(point) > tol * scale:
+def _same_subspace(a: Piece, b: Piece, tol: float) -> bool:
+    scale = max(1.0, float(np.abs(b.point).max()))
+    if a.dimension != b.dimension or a.distance(b.point) > tol * scale:
         return False
-    return basis.shape[1] == 0 or np.linalg.norm(basis - a.basis @ (a.basis.T @ basis)) <= tol
+    if b._normals is not None and a._normals is not None:
+        return np.linalg.norm(b.normals - a.normals @ (a.normals.T @ b.normals)) <= tol
+    return b.dimension == 0 or np.linalg.norm(b.basis - a.basis @ (a.basis.T @ b.basis)) <= tol
 
 
 def grow_manifold(system: PLSystem, orbit, kind: str, regions=None, n_support: int = 64, n_steps: int = 20,
@@ -283,40 +305,42 @@ def grow_manifold(system: PLSystem, orbit, kind: str, regions=None, n_support: i
     out = ManifoldND(kind=kind, orbit=orbit, dimension=0, eigvals=np.empty(0, complex), n_switch=system.n_switch)
     by_region = {}
 
-    def add_piece(region, point, basis, generation, fold=False) -> int:
-        key = region.tobytes()
+    def add_piece(piece: Piece) -> int:
+        key = piece.region.tobytes()
         for i in by_region.get(key, []):
-            if _same_subspace(out.pieces[i], point, basis, same_tol):
+            if _same_subspace(out.pieces[i], piece, same_tol):
                 return i
         if len(out.pieces) >= max_pieces:
             return -1
-        out.pieces.append(Piece(region.copy(), point.copy(), basis, generation, fold))
+        out.pieces.append(piece)
         by_region.setdefault(key, []).append(len(out.pieces) - 1)
         return len(out.pieces) - 1
 
     # local pieces: the invariant subspace of each orbit point's product Jacobian
-    bases = []
+    bases, normals = [], []
     for j in range(k):
         M = np.eye(N)
         for n in range(k):
             M = A[(j + n) % k] @ M
-        V, vals = invariant_subspace(M, kind)
+        V, vals, Q = invariant_subspace(M, kind)
         if j == 0:
             out.dimension, out.eigvals = V.shape[1], vals
         if V.shape[1] != out.dimension:
             raise ValueError("the orbit's points have invariant subspaces of different dimensions")
         bases.append(V)
+        normals.append(Q)
     if out.dimension == 0:
         return out
-    radii = [_local_radius(system, regions, bases, j, kind, margin) for j in range(k)]
+    R = _restricted_maps(system, regions, bases)
+    radii = [_local_radius(R, j, kind, margin) for j in range(k)]
     reach = 100 * max(radii) if radius is None else radius
     X, owner = [], []
-    local = [add_piece(regions[j], orbit[j], bases[j], 0) for j in range(k)]
+    local = [add_piece(Piece(regions[j], orbit[j], bases[j], 0, normals=normals[j])) for j in range(k)]
     out.links.update((local[j], local[(j + 1) % k]) for j in range(k))
     for j in range(k):
-        i = local[j]
-        X.append(_local_samples(system, orbit, regions, bases, radii, j, kind, max(2, n_support // k), reach, rng))
-        owner.append(np.full(len(X[-1]), i))
+        X.append(_local_samples(system, orbit, regions, bases, R, radii, j, kind, max(2, n_support // k), reach,
+                                rng))
+        owner.append(np.full(len(X[-1]), local[j]))
     X, owner = np.concatenate(X), np.concatenate(owner)
     kept_X, kept_owner = [X], [owner]
     out.stopped = "steps"
@@ -344,10 +368,11 @@ def grow_manifold(system: PLSystem, orbit, kind: str, regions=None, n_support: i
             e = land[members[0]]
             if kind == "unstable":
                 basis, fold = _orth(system.A(piece.region) @ piece.basis)
+                new = Piece(e, Y[members[0]], basis, piece.generation + 1, fold)
             else:
-                basis, fold = _preimage_subspace(system, piece, e)
-            out.folds += int(fold)
-            i = add_piece(e, Y[members[0]], basis, piece.generation + 1, fold)
+                new = _preimage_piece(system, piece, e, Y[members[0]], piece.generation + 1)
+            out.folds += int(new.fold)
+            i = add_piece(new)
             if i < 0:
                 full = True
             else:
@@ -448,7 +473,7 @@ def plane_section(manifold: ManifoldND, origin, axes, extent, tol: float = 1e-9)
     segs, owner = [], []
     for i, p in enumerate(manifold.pieces):
         N = len(origin)
-        Q, _ = _orth(np.eye(N) - p.basis @ p.basis.T)  # normals (N, N - k)
+        Q = p.normals  # (N, N - k)
         G = Q.T @ axes.T  # (m, 2)
         h = Q.T @ (p.point - origin)
         # region constraints sgn_i (origin_i + axes[:, i] . t) >= 0 and the extent box
@@ -504,7 +529,7 @@ def arrays(manifolds: list) -> dict:
     vecs, vec_piece, normal = [], [], []
     for i, (_, p) in enumerate(rows):
         use_normals = p.dimension > N / 2
-        B = _orth(np.eye(N) - p.basis @ p.basis.T)[0] if use_normals else p.basis
+        B = p.normals if use_normals else p.basis
         vecs.append(B.T)
         vec_piece.append(np.full(B.shape[1], i))
         normal.append(use_normals)
