@@ -199,3 +199,32 @@ def test_fixed_point_optimiser_agrees_with_enumeration():
     assert len(fixed) >= 3
     for x in fixed:
         assert np.min(np.linalg.norm(exact - x, axis=1)) < 1e-8
+
+
+def test_unstable_manifolds_of_alrnn_saddles_are_invariant():
+    """The exact piecewise-linear manifold code on an AL-RNN: F maps each branch into itself."""
+    from altrnn.analysis import manifolds_pl
+
+    rng = np.random.default_rng(7)  # the network of the optimiser test: one stable point, three saddles
+    N, P = 6, 3
+    W = 0.9 * np.eye(N) - 2.5 * np.abs(rng.standard_normal((N, N))) / np.sqrt(N)
+    W[P:, :] *= 0.3
+    cfg = ModelConfig(n_in=1, n_rec=N, n_out=1, activation="alrnn", n_relu=P, alpha=0.3, dtype="float64")
+    p = Params(W_in=np.zeros((N, 1)), W=W, b=1 + 0.5 * rng.standard_normal(N), W_out=np.zeros((1, N)),
+               b_out=np.zeros(1))
+    res = plrnn.enumerate_fixed_points(p, cfg, U)
+    saddles = [o[0] for o, st in zip(res.orbits, res.stability) if st.kind == "saddle" and st.n_unstable == 1]
+    assert saddles
+    for x in saddles:
+        m = manifolds_pl.unstable_manifold(p, cfg, U, x, n_iter=100, max_length=50)
+        for br in m.branches:
+            head = br[: max(2, len(br) // 2)]
+            image = rnn_map(p, cfg, head, U)
+            # distance of each image point to the polyline br (segments)
+            a, b = br[:-1], br[1:]
+            ab = b - a
+            t = np.clip(np.einsum("ksn,sn->ks", image[:, None] - a[None], ab) / np.maximum((ab ** 2).sum(1), 1e-300),
+                        0, 1)
+            d = np.linalg.norm(image[:, None] - (a[None] + t[..., None] * ab[None]), axis=2).min(axis=1)
+            assert d.max() < 1e-9 * max(1.0, np.abs(br).max())
+            assert len(br) > 3
