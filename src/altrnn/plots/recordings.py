@@ -15,8 +15,8 @@ TITLES = {("predictability", "net_to_rec"): "predictability\nnetwork -> recordin
 
 
 def recordings_ranking(families: pd.DataFrame, networks: pd.DataFrame, task: str):
-    """One panel per measure: each family's mean score (bar, with its bootstrap interval), its networks (dots),
-    and the split-half noise ceiling (dashed line); the best family's bar is outlined.
+    """One panel per measure: each family's mean score (bar, with its bootstrap interval), its networks (circles),
+    (side by side) and the split-half noise ceiling (dashed line); the best family's bar is outlined.
 
     families, networks: the tables of analysis.recordings (FAMILY_COLUMNS, NETWORK_COLUMNS).
     """
@@ -39,7 +39,9 @@ def recordings_ranking(families: pd.DataFrame, networks: pd.DataFrame, task: str
                             color="black", lw=1, capsize=2)
             nets = networks[(networks["metric"] == metric) & (networks["direction"] == direction)
                             & (networks["family"] == f)]
-            ax.plot(np.full(len(nets), i), nets["value"], "o", ms=2.5, color="black", alpha=0.6)
+            offsets = np.linspace(-0.25, 0.25, len(nets)) if len(nets) > 1 else np.zeros(1)
+            ax.plot(i + offsets[:len(nets)], nets["value"], "o", ms=3, mfc="white", mec="black", mew=0.8,
+                    zorder=3)
         ceiling = rows["ceiling"].iloc[0]
         if np.isfinite(ceiling):
             ax.axhline(ceiling, ls="--", lw=1, color="grey", label="noise ceiling (split halves)")
@@ -52,5 +54,5 @@ def recordings_ranking(families: pd.DataFrame, networks: pd.DataFrame, task: str
     if handles:
         fig.legend(handles[:1], labels[:1], fontsize=7, frameon=False, loc="outside lower center")
     fig.suptitle(f"{task}: which networks fit the recording (bars: family mean, 95% bootstrap interval "
-                 "over trials; dots: networks)", fontsize=9)
+                 "over trials; circles: networks)", fontsize=9)
     return fig
