@@ -234,9 +234,11 @@ def test_neurogym_batch_is_the_envs_trials(mask):
     """Against neurogym itself: the same seed gives the same trials, mapped as documented."""
     from altrnn.tasks.neurogym_tasks import import_neurogym
 
-    task = make_task("neurogym", {"name": PDM, "kwargs": {"dt": 50}, "mask": mask})
+    timing = {"stimulus": [500, 1000, 2000]}  # trials of different lengths
+    task = make_task("neurogym", {"name": PDM, "kwargs": {"dt": 50, "timing": timing}, "mask": mask})
     batch = task.batch(6, rng(3))
-    env = import_neurogym().make(PDM, dt=50).unwrapped
+    assert len(set(batch.meta["length"])) > 1
+    env = import_neurogym().make(PDM, dt=50, timing=timing).unwrapped
     env.seed(int(rng(3).integers(2**32)))
     assert (task.n_in, task.n_out) == (env.observation_space.shape[0], env.action_space.n)
     for b in range(6):
@@ -258,8 +260,12 @@ def test_neurogym_batch_is_the_envs_trials(mask):
 
 @needs_neurogym
 def test_neurogym_accuracy_ood_and_analysis_inputs():
-    task = make_task("neurogym", {"name": PDM, "ood": {"temporal_x2": {"timing": {"stimulus": 4000}}}})
+    task = make_task("neurogym", {"name": PDM, "kwargs": {"timing": {"stimulus": [500, 1000, 2000]}},
+                                  "ood": {"temporal_x2": {"timing": {"stimulus": 4000}}}})
     batch = task.batch(8, rng())
+    b = int(np.argmin(batch.meta["length"]))
+    n = batch.meta["length"][b]
+    assert n < batch.T
     assert task.accuracy(batch.targets, batch) == 1.0
     assert task.accuracy(np.roll(batch.targets, 1, axis=2), batch) == 0.0  # every answer on another action
     wrong = batch.targets.copy()
@@ -267,6 +273,13 @@ def test_neurogym_accuracy_ood_and_analysis_inputs():
     assert task.accuracy(wrong, batch) == pytest.approx(6 / 8)
     long = task.ood_variants()["temporal_x2"]
     assert long.params["kwargs"] == {"timing": {"stimulus": 4000}} and long.batch(2, rng()).T > 4000 / 100
+    assert sorted(task.task_variables(batch)) == ["coh", "ground_truth"]
+    from altrnn.tasks import Batch  # an env whose trial record has no numbers: the action at each step
+    bare = Batch(batch.inputs, batch.targets, batch.mask,
+                 {k: batch.meta[k] for k in ("length", "decision_start", "decision_end")})
+    action = task.task_variables(bare)["action"]
+    np.testing.assert_array_equal(action[:n, b], batch.targets[:n, b].argmax(axis=1))
+    assert np.isnan(action[n:, b]).all()
     inputs = task.analysis_inputs()
     np.testing.assert_array_equal(inputs["fixation"], [1.0, 0.0, 0.0])  # fixation cue on, no stimulus
     assert list(inputs) == ["zero", "fixation"]  # the decision period's mean input is zero too

@@ -72,7 +72,8 @@ class NeurogymTask(Task):
     output over the decision period has its largest value at the period's
     ground-truth action. Per-trial variables: the numeric scalars of
     neurogym's trial record (e.g. ground_truth, coh), in batch.meta and, held
-    over the trial (NaN after its end), in task_variables. Analysis inputs:
+    over the trial (NaN after its end), in task_variables (without any: the
+    ground-truth action at each step). Analysis inputs:
     zero, and the mean observation of the first period (usually fixation) and
     of the decision period. OOD variants: `ood`, condition name -> kwargs merged
     over `kwargs` (e.g. `temporal_x2: {timing: {delay: 2000}}`).
@@ -188,10 +189,12 @@ class NeurogymTask(Task):
         return float(np.mean(correct)) if correct else float("nan")
 
     def task_variables(self, batch: Batch) -> dict[str, np.ndarray]:
-        """The trial record's numeric scalars, held over each trial's steps (NaN after its end)."""
+        """The trial record's numeric scalars, held over each trial's steps (NaN after its end); without any,
+        the ground-truth action at each step (`action`)."""
         within = np.arange(batch.T)[:, None] < batch.meta["length"][None, :]
         skip = {"length", "decision_start", "decision_end"}
-        return {k: np.where(within, v[None, :], np.nan) for k, v in batch.meta.items() if k not in skip}
+        out = {k: np.where(within, v[None, :], np.nan) for k, v in batch.meta.items() if k not in skip}
+        return out or {"action": np.where(within, batch.targets.argmax(axis=2), np.nan)}
 
     def analysis_inputs(self) -> dict[str, np.ndarray]:
         """zero, and the mean observation of the first period that lasts (usually fixation) and of the decision
