@@ -128,13 +128,32 @@ def test_accuracy_argmax_for_one_hot_targets_and_tolerance_otherwise(tmp_path):
         task.accuracy(batch.targets[:-1], batch)
 
 
+def test_temporal_x2_holds_every_step_twice(tmp_path):
+    a = trials()
+    task = make_task("arrays", {"path": write(tmp_path / "d.npz", **a)})
+    slow = task.ood_variants()["temporal_x2"]
+    assert list(task.ood_variants()) == ["temporal_x2"] and slow.params["stretch"] == 2
+    batch = slow.batch(3, rng())
+    assert batch.T == 2 * T
+    for j, trial in enumerate(batch.meta["trial"]):
+        for t in range(2 * T):  # network step t shows file step t // 2
+            np.testing.assert_array_equal(batch.inputs[t, j], a["inputs"][t // 2, trial])
+            np.testing.assert_array_equal(batch.targets[t, j], a["targets"][t // 2, trial])
+            assert batch.mask[t, j, 0] == a["mask"][t // 2, trial]
+    phase = slow.task_variables(batch)["phase"]
+    np.testing.assert_array_equal(phase[1::2], a["var_phase"][:, batch.meta["trial"]])
+    assert slow.ood_variants()["temporal_x2"].batch(1, rng()).T == 4 * T
+
+
 def test_ood_files_are_conditions(tmp_path):
     main = write(tmp_path / "d.npz", **trials(0))
     long = trials(1)
-    long = {k: np.concatenate([v, v]) if v.ndim > 1 else v for k, v in long.items()}
-    task = make_task("arrays", {"path": main, "ood": {"temporal_x2": write(tmp_path / "long.npz", **long)}})
+    long = {k: np.concatenate([v, v, v]) if v.ndim > 1 else v for k, v in long.items()}
+    task = make_task("arrays", {"path": main, "ood": {"temporal_x2": write(tmp_path / "long.npz", **long),
+                                                      "same": main}})
     ood = task.ood_variants()
-    assert list(ood) == ["temporal_x2"] and ood["temporal_x2"].batch(3, rng()).T == 2 * T
+    assert list(ood) == ["temporal_x2", "same"] and ood["temporal_x2"].batch(3, rng()).T == 3 * T  # the file's
+    assert ood["same"].batch(3, rng()).T == T
     wide = {**trials(2), "inputs": np.zeros((T, B, N_IN + 1))}
     with pytest.raises(ValueError, match=r"wide\.npz.*'temporal_x2'.*n_in"):
         make_task("arrays", {"path": main, "ood": {"temporal_x2": write(tmp_path / "wide.npz", **wide)}})
@@ -273,6 +292,9 @@ def test_neurogym_accuracy_ood_and_analysis_inputs():
     assert task.accuracy(wrong, batch) == pytest.approx(6 / 8)
     long = task.ood_variants()["temporal_x2"]
     assert long.params["kwargs"] == {"timing": {"stimulus": 4000}} and long.batch(2, rng()).T > 4000 / 100
+    slow = make_task("neurogym", {"name": PDM}).ood_variants()["temporal_x2"]  # built in: half the dt
+    assert slow.params["kwargs"] == {"dt": 50} and slow.batch(2, rng()).T == 2 * make_task(
+        "neurogym", {"name": PDM}).batch(2, rng()).T  # PDM's default trials all last 2200 ms
     assert sorted(task.task_variables(batch)) == ["coh", "ground_truth"]
     from altrnn.tasks import Batch  # an env whose trial record has no numbers: the action at each step
     bare = Batch(batch.inputs, batch.targets, batch.mask,

@@ -42,10 +42,14 @@ class ArrayTask(Task):
     output is the target's 1; otherwise "tolerance": the share of scored
     entries with |output - target| <= `tolerance`.
 
+    `stretch` k holds each step of the file for k network steps (inputs,
+    targets, mask and (T, B) variables alike): the same trials k times slower.
+
     Analysis inputs: zero, and the mean input over time and trials ("mean",
-    unless it is zero). OOD variants: `ood`, name -> another .npz with the
-    same channels (e.g. `temporal_x2: data/long_trials.npz`, the condition the
-    behavioural degeneracy reads).
+    unless it is zero). OOD variants: `temporal_x2`, the trials twice as slow
+    (stretch x2; the condition the behavioural degeneracy reads), and `ood`,
+    name -> another .npz with the same channels (a file named `temporal_x2`
+    replaces the stretched trials).
     """
 
     name = "arrays"
@@ -57,6 +61,7 @@ class ArrayTask(Task):
         "draw": "permutation",
         "accuracy": "auto",
         "tolerance": 0.1,
+        "stretch": 1,  # each step of the file held for this many network steps
         "ood": {},
         "checksum": None,
     }
@@ -86,6 +91,7 @@ class ArrayTask(Task):
             if p[key] not in options:
                 raise ValueError(f"{self.name}: {key!r} must be one of {list(options)}, got {p[key]!r}")
         self._real("tolerance", 0.0, lo_open=True)
+        self._int("stretch")
         ood = p["ood"] if p["ood"] is not None else {}
         if not isinstance(ood, dict) or not all(isinstance(k, str) and k and isinstance(v, str) and v
                                                 for k, v in ood.items()):
@@ -96,7 +102,8 @@ class ArrayTask(Task):
         if p["checksum"] is not None and not isinstance(p["checksum"], str):
             raise ValueError(f"{self.name}: 'checksum' must be a sha256 hex string or null, got {p['checksum']!r}")
 
-        digest, self._data = self._load(p["path"])
+        digest, data = self._load(p["path"])
+        self._data = _stretched(data, p["stretch"])
         shapes = {"n_in": self.n_in, "n_out": self.n_out}
         digests = [digest]
         for cond, path in sorted(p["ood"].items()):
@@ -265,5 +272,15 @@ class ArrayTask(Task):
         return out
 
     def ood_variants(self) -> dict[str, Task]:
-        return {cond: self.with_params(path=path, ood={}, checksum=None)
-                for cond, path in self.params["ood"].items()}
+        p = self.params
+        return {"temporal_x2": self.with_params(stretch=2 * p["stretch"], ood={}, checksum=None),
+                **{cond: self.with_params(path=path, ood={}, checksum=None) for cond, path in p["ood"].items()}}
+
+
+def _stretched(data: dict, k: int) -> dict:
+    """The arrays with each time step repeated k times (per-trial (B,) variables unchanged)."""
+    if k == 1:
+        return data
+    return {"inputs": np.repeat(data["inputs"], k, axis=0), "targets": np.repeat(data["targets"], k, axis=0),
+            "mask": np.repeat(data["mask"], k, axis=0),
+            "variables": {n: v if v.ndim == 1 else np.repeat(v, k, axis=0) for n, v in data["variables"].items()}}

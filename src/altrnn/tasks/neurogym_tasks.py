@@ -75,8 +75,11 @@ class NeurogymTask(Task):
     over the trial (NaN after its end), in task_variables (without any: the
     ground-truth action at each step). Analysis inputs:
     zero, and the mean observation of the first period (usually fixation) and
-    of the decision period. OOD variants: `ood`, condition name -> kwargs merged
-    over `kwargs` (e.g. `temporal_x2: {timing: {delay: 2000}}`).
+    of the decision period. OOD variants: `temporal_x2`, the env at half its
+    dt (the same trials in milliseconds, twice the network steps; the noise of
+    observations follows neurogym's dt scaling), and `ood`, condition name ->
+    kwargs merged over `kwargs` (e.g. `long_delay: {timing: {delay: 2000}}`; a
+    condition named `temporal_x2` replaces the built-in one).
     """
 
     name = "neurogym"
@@ -220,4 +223,7 @@ class NeurogymTask(Task):
 
     def ood_variants(self) -> dict[str, Task]:
         p = self.params
-        return {cond: self.with_params(kwargs=_merge(p["kwargs"], over), ood={}) for cond, over in p["ood"].items()}
+        half = self._env.dt / 2
+        half = int(half) if float(half).is_integer() else half
+        return {"temporal_x2": self.with_params(kwargs={**p["kwargs"], "dt": half}, ood={}),
+                **{cond: self.with_params(kwargs=_merge(p["kwargs"], over), ood={}) for cond, over in p["ood"].items()}}
