@@ -240,7 +240,7 @@ def test_homoclinic_point_found_where_built_and_none_where_absent():
     assert len(table) > 0 and set(table["kind"]) == {"homoclinic"}
     assert np.min(np.linalg.norm(points - [0.5, 0.5], axis=1)) < 1e-10
     assert np.all(np.abs(points[:, 0] - points[:, 1]) < 1e-10)  # all on the stable line
-    assert table["approach"].max() < 1e-6
+    assert table["approach"].max() < 1e-6 and table["verified"].all()
     # the same saddle with the unstable branch sent to an attractor instead: W^u and W^s meet only at x*
     plain = PLSystem(W=np.diag([2.0, 0.5]), alpha=1.0, c=np.array([-1.0, 0.5]))
     wu = mnd.grow_manifold(plain, x_star, "unstable", rng=0, radius=50)
@@ -260,3 +260,31 @@ def test_separatrix_on_a_plane_is_the_diagonal_of_the_winner_take_all_map():
     assert len(segs) >= 1
     np.testing.assert_allclose(segs[:, :, 0], segs[:, :, 1], atol=1e-10)  # on the diagonal
     assert np.any(segs.max(axis=(1, 2)) > 2.9)  # reaches the edge of the plotted box
+
+
+def boundary_seeds(p, cfg, res, extent=(-3, 3, -3, 3), n=40):
+    bm = manifolds_pl.basin_map(p, cfg, U, np.zeros(2), np.eye(2), extent, n, res)
+    L, P = bm.labels, bm.points()
+    a, b = L[:, 1:] != L[:, :-1], L[1:] != L[:-1]
+    return np.concatenate([(P[:, 1:][a] + P[:, :-1][a]) / 2, (P[1:][b] + P[:-1][b]) / 2])
+
+
+@pytest.mark.parametrize("W, b", [([[0.5, -1.0], [-1.0, 0.5]], [1.0, 1.0]), ([[-0.6, 2.5], [0.4, 0.5]], [-0.6, 0.1])])
+def test_separatrix_pieces_through_basin_boundaries_lead_to_the_saddle(W, b):
+    p, cfg = relu_net(W, b)
+    res = plrnn.enumerate_fixed_points(p, cfg, U)
+    saddles = [res.orbits[i] for i in np.flatnonzero(res.table().stability == "saddle")]
+    system = plrnn.pl_system(p, cfg, U)
+    seeds = boundary_seeds(p, cfg, res)
+    segs, owner = mnd.boundary_sections(system, saddles, seeds, np.zeros(2), np.eye(2), 6 / 39)
+    assert len(segs) >= 0.5 * len(seeds)
+    # brute force: points of every segment run into their saddle (a point off W^s by d gets no closer than ~d)
+    X = np.concatenate([segs.mean(axis=1), segs[:, 0] * 0.9 + segs[:, 1] * 0.1])
+    target = np.concatenate([np.array(saddles)[owner, 0]] * 2)
+    best = np.full(len(X), np.inf)
+    for _ in range(1000):
+        best = np.minimum(best, np.linalg.norm(X - target, axis=1))
+        X = rnn_map(p, cfg, X, U)
+    assert best.max() < 1e-9
+    if W[0][1] == W[1][0]:  # winner-take-all: the diagonal
+        np.testing.assert_allclose(segs[:, :, 0], segs[:, :, 1], atol=1e-10)

@@ -1,6 +1,7 @@
 # Dynamics of every trained network, in one job per network (altrnn.stages.dynamics):
 # fixed and slow points (any network), exact fixed points and cycles (ReLU
-# networks), then the invariant manifolds of the saddles and ReLU basins.
+# networks), then the invariant manifolds of the saddles; ReLU networks also get
+# basins and basin volumes, and homoclinic/heteroclinic intersections.
 
 
 rule dynamics:
@@ -13,6 +14,8 @@ rule dynamics:
         point_arrays="results/{task}/nets/{net_id}/fixed_points.npz",
         manifolds="results/{task}/nets/{net_id}/manifolds.csv",
         manifold_arrays="results/{task}/nets/{net_id}/manifolds.npz",
+        basins="results/{task}/nets/{net_id}/basins.csv",
+        intersections="results/{task}/nets/{net_id}/intersections.csv",
     log:
         "logs/{task}/dynamics_{net_id}.log",
     conda:

@@ -14,7 +14,10 @@ is a line or more; a point of it inside the region is found by a small linear
 program that keeps away from the region's boundaries.
 
 Each intersection is checked independently: its forward orbit under F must
-approach B's orbit (`approach`, the smallest distance over `n_check` steps).
+approach B's orbit (`approach`, the smallest distance over `n_check` steps;
+`verified` when it comes within verify_tol). A meeting of the subspaces outside
+the part of a piece that really belongs to the manifold (a piece is exact only
+where its points follow the itinerary it was built along) fails this check.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from .manifolds_nd import ManifoldND, Piece
 from .plrnn import PLSystem, in_regions
 
 COLUMNS = ["kind", "unstable", "stable", "piece_unstable", "piece_stable", "dimension", "distance_to_orbit",
-           "approach"]
+           "approach", "verified"]
 
 
 def _meet(u: Piece, s: Piece, tol: float, n_switch: int | None = None):
@@ -65,7 +68,8 @@ def _meet(u: Piece, s: Piece, tol: float, n_switch: int | None = None):
 
 
 def find_intersections(system: PLSystem, unstable: list[ManifoldND], stable: list[ManifoldND],
-                       same_orbit=None, tol: float = 1e-9, orbit_tol: float = 1e-6, n_check: int = 200):
+                       same_orbit=None, tol: float = 1e-9, orbit_tol: float = 1e-6, n_check: int = 200,
+                       verify_tol: float = 1e-6):
     """All meetings of pieces of the unstable manifolds with pieces of the stable manifolds.
 
     same_orbit(i, j) -> whether unstable[i] and stable[j] belong to the same orbit (homoclinic); by
@@ -110,7 +114,8 @@ def find_intersections(system: PLSystem, unstable: list[ManifoldND], stable: lis
                         approach = min(approach, float(np.min(np.linalg.norm(S.orbit - x, axis=1))) / scale)
                     rows.append({"kind": "homoclinic" if homo else "heteroclinic", "unstable": i, "stable": j,
                                  "piece_unstable": pu, "piece_stable": ps, "dimension": dim,
-                                 "distance_to_orbit": dist, "approach": approach})
+                                 "distance_to_orbit": dist, "approach": approach,
+                                 "verified": approach <= verify_tol})
                     points.append(q)
     N = system.n
     return pd.DataFrame(rows, columns=COLUMNS), (np.array(points) if points else np.empty((0, N)))

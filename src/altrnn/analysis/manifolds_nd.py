@@ -179,7 +179,10 @@ def _local_radius(R, j: int, kind: str, margin: float, n_max: int = 200) -> floa
     P, g = np.eye(R[0].shape[1]), 1.0
     for n in range(n_max):
         P = R[(j + n) % k] @ P if kind == "stable" else np.linalg.solve(R[(j - n - 1) % k], P)
-        g = max(g, float(np.linalg.norm(P, 2)))
+        size = float(np.linalg.norm(P))  # Frobenius: a cheap upper bound of the 2-norm
+        g = max(g, size)
+        if size < 1e-3:
+            break
     return 0.5 * margin / g
 
 
@@ -544,3 +547,97 @@ def arrays(manifolds: list) -> dict:
         "vectors": np.concatenate(vecs).reshape(-1, N) if vecs else np.empty((0, N)),
         "vector_piece": np.concatenate(vec_piece).astype(np.int64) if vec_piece else np.empty(0, np.int64),
     }
+
+
+def local_normals(system: PLSystem, orbit, regions=None) -> list:
+    """Normals (N, n_unstable) of the local stable manifold at each point of a fixed point or cycle:
+    the orthogonal complement of the stable invariant subspace of that point's product Jacobian."""
+    orbit, regions = _orbit_regions(system, orbit, regions)
+    A = system.A(regions)
+    k = len(orbit)
+    out = []
+    for j in range(k):
+        M = np.eye(system.n)
+        for n in range(k):
+            M = A[(j + n) % k] @ M
+        out.append(invariant_subspace(M, "stable")[2])
+    return out
+
+
+def boundary_sections(system: PLSystem, saddles: list, seeds, origin, axes, half_width: float,
+                      n_max: int = 500, region_tol: float = 1e-9):
+    """Exact pieces of stable manifolds through points near a basin boundary, cut with a plane.
+
+    saddles: orbits (k, N) of saddles or saddle cycles. Each seed (a point of the plane origin +
+    t axes between two basins, near a separatrix) is iterated until it comes closest to an orbit
+    point x_j of one of them, inside x_j's region. Its itinerary d_0..d_{T-1} is then exact
+    ground: the stable manifold in region d_0 near the seed is {x : Q^T (Phi(x) - x_j) = 0}, Phi the
+    affine map along the itinerary, Q the local normals at x_j (`local_normals`); its normals
+    Phi'^T Q are pulled back step by step, the seed projected onto it, and the projection checked
+    to follow the same itinerary to the local manifold. Stable manifolds of codimension 1 give a
+    segment of the plane (clipped to the region and to +-half_width around the seed), codimension
+    2 a point, higher ones are skipped. Returns (segments (M, 2, 2) in plane coordinates, index of
+    the saddle (M,)).
+    """
+    seeds = np.atleast_2d(np.asarray(seeds, dtype=np.float64))
+    origin, axes = np.asarray(origin, dtype=np.float64), np.asarray(axes, dtype=np.float64)
+    targets = []  # (saddle, orbit point, region, normals)
+    for si, orbit in enumerate(saddles):
+        orbit = np.atleast_2d(orbit)
+        if np.min(np.abs(orbit[:, : system.p])) <= region_tol * max(1.0, float(np.abs(orbit).max())):
+            continue  # on a switching boundary: no single region's local manifold
+        for j, Q in enumerate(local_normals(system, orbit)):
+            if 0 < Q.shape[1] <= 2:
+                targets.append((si, orbit[j], system.pattern(orbit[j]), Q))
+    segs, owner = [], []
+    if not targets or not len(seeds):
+        return np.empty((0, 2, 2)), np.empty(0, dtype=np.int64)
+    pts = np.array([t[1] for t in targets])
+    regions = np.array([t[2] for t in targets])
+    pts = np.array([t[2] for t in targets])
+    X = seeds.copy()
+    best = np.full(len(X), np.inf)
+    when = np.zeros(len(X), dtype=int)
+    which = np.zeros(len(X), dtype=int)
+    pattern = np.empty((n_max + 1,) + X.shape, dtype=bool)
+    for t in range(n_max + 1):
+        pattern[t] = system.pattern(X)
+        d = np.linalg.norm(X[:, None, :] - pts[None], axis=2)  # (S, targets)
+        same = np.all(pattern[t][:, None, :] == regions[None], axis=2)
+        d = np.where(same, d, np.inf)
+        k = np.argmin(d, axis=1)
+        closer = d[np.arange(len(X)), k] < best
+        best[closer], when[closer], which[closer] = d[closer, k[closer]], t, k[closer]
+        if t < n_max:
+            X = system.step(X)
+    for s in np.flatnonzero(np.isfinite(best)):
+        mi, xj, _, Q = targets[which[s]]
+        T = when[s]
+        # pull the normals back along the itinerary and map the seed forward along it
+        Nt, y = Q.copy(), seeds[s].copy()
+        A = system.A(pattern[:T, s]) if T else np.empty((0, system.n, system.n))
+        for t in range(T):
+            y = A[t] @ y + system.c
+        for t in reversed(range(T)):
+            Nt = A[t].T @ Nt
+        r = Q.T @ (y - xj)
+        G = Nt.T @ Nt
+        if np.linalg.cond(G) > 1e12:
+            continue
+        x0 = seeds[s] - Nt @ np.linalg.solve(G, r)
+        z, ok = x0.copy(), True
+        for t in range(T):  # the projection must follow the same itinerary
+            if not in_regions(z, pattern[t, s], region_tol, system.n_switch):
+                ok = False
+                break
+            z = A[t] @ z + system.c
+        if not ok or np.linalg.norm(Q.T @ (z - xj)) > 1e-8 * max(1.0, float(np.abs(z).max())):
+            continue
+        piece = Piece(pattern[0, s], x0, None, T, normals=_orth(Nt)[0])
+        t0 = (seeds[s] - origin) @ axes.T
+        box = (t0[0] - half_width, t0[0] + half_width, t0[1] - half_width, t0[1] + half_width)
+        one = ManifoldND("stable", xj[None], piece.dimension, np.empty(0), system.n_switch, [piece])
+        seg, _ = plane_section(one, origin, axes, box)
+        segs.extend(seg)
+        owner.extend([mi] * len(seg))
+    return np.array(segs).reshape(-1, 2, 2), np.array(owner, dtype=np.int64)

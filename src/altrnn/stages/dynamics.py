@@ -13,7 +13,7 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
-from ..analysis import fixed_points, manifolds_pl, periodic_orbits, plrnn, skeleton
+from ..analysis import fixed_points, intersections, manifolds_nd, manifolds_pl, periodic_orbits, plrnn, skeleton
 from ..config import DynamicsConfig, parse_section
 from ..io import SavedModel, load_model, write_csv, write_npz
 from ..model import forward
@@ -21,7 +21,11 @@ from ..tasks import make_task
 
 log = logging.getLogger("altrnn.stages.dynamics")
 
-MANIFOLD_COLUMNS = ["condition", "kind", "point", "branch", "direction", "sign", "reaches", "steps", "stopped"]
+MANIFOLD_COLUMNS = ["condition", "kind", "point", "branch", "direction", "sign", "reaches", "steps", "stopped",
+                    "dimension", "pieces", "regions", "folds", "lost", "invariance_error", "coverage"]
+BASIN_COLUMNS = ["condition", "attractor", "volume", "low", "high", "n_samples"]
+INTERSECTION_COLUMNS = ["condition", "kind", "unstable_point", "stable_point", "dimension", "distance_to_orbit",
+                        "approach", "pc1", "pc2", "pc3"]
 POINT_COLUMNS = ["condition", "method", *fixed_points.TABLE_COLUMNS, "pc1", "pc2", "pc3"]
 
 
@@ -163,16 +167,16 @@ def manifold_analysis(saved: SavedModel, task, points: pd.DataFrame, point_array
     max_saddles saddles per input, followed until they reach a stable point
     or a stable cycle (the heteroclinic skeleton; `reaches` is a row of the
     points table, `stopped` says "reached", "reached cycle" or "no attractor").
-    ReLU networks: the exact piecewise-linear 1-D unstable and stable manifolds
-    of up to max_saddles saddles with one unstable direction, and the basin of
-    attraction of each exact stable point and cycle on the PCA plane (first
-    input only; labels are rows of the points table, -1 for none).
-    Returns (table with MANIFOLD_COLUMNS, arrays): curves (S, 3) in PCA
-    coordinates with curve_row (S,) the table row of each point, and for ReLU
-    networks basin_labels (res, res) with basin_s1, basin_s2 the PCA coordinates.
+    Piecewise-linear (ReLU, AL-RNN) networks: see `pl_manifolds`.
+    Returns (table with MANIFOLD_COLUMNS, arrays, extra): curves (S, 3) in PCA
+    coordinates with curve_row (S,) the table row of each point; extra holds the
+    tables "basins" (BASIN_COLUMNS) and "intersections" (INTERSECTION_COLUMNS),
+    empty for tanh networks.
     """
     s = settings_with_defaults(settings)
     params, cfg = saved.params, saved.config
+    if cfg.piecewise_linear:
+        return pl_manifolds(saved, task, points, point_arrays, s)
     names = [str(n) for n in point_arrays["condition_names"]]
     inputs = dict(zip(names, point_arrays["condition_inputs"]))
     mean, axes = point_arrays["pca_mean"], point_arrays["pca_axes"]
@@ -185,52 +189,189 @@ def manifold_analysis(saved: SavedModel, task, points: pd.DataFrame, point_array
 
     for name in names:
         u = inputs[name]
-        if cfg.activation == "tanh":
-            idx = _condition_rows(points, name, "optimised")
-            sub = points.iloc[idx]
-            fps = fixed_points.describe(params, cfg, u, point_arrays["x"][idx], sub["q"].to_numpy(),
-                                        sub["kind"].to_numpy())
-            saddles = np.flatnonzero((fps.kind == "fixed") & (fps.stability == "saddle"))[: s["max_saddles"]]
-            keep = np.flatnonzero((fps.kind != "fixed") | (fps.stability != "saddle"))
-            chosen = np.sort(np.concatenate([saddles, keep]))
-            cycle_rows = _condition_rows(points, name, "periodic")
-            cycle_rows = cycle_rows[(points["stability"].iloc[cycle_rows] == "stable").to_numpy()]
-            orbits = [point_arrays["orbit"][point_arrays["orbit_row"] == r] for r in cycle_rows]
-            sk = skeleton.unstable_manifolds(params, cfg, u, _subset(fps, chosen), cycles=orbits)
-            for b, r in enumerate(sk.table().itertuples()):
-                if r.reaches >= len(chosen):
-                    reaches, stopped = int(cycle_rows[r.reaches - len(chosen)]), "reached cycle"
-                elif r.reaches >= 0:
-                    reaches, stopped = int(idx[chosen[r.reaches]]), "reached"
-                else:
-                    reaches, stopped = -1, "no attractor"
-                add_curve({"condition": name, "kind": "unstable", "point": int(idx[chosen[r.saddle]]), "branch": b,
-                           "direction": r.direction, "sign": r.sign, "reaches": reaches, "steps": r.steps,
-                           "stopped": stopped}, sk.trajectory(b))
-        else:
-            idx = _condition_rows(points, name, "exact")
-            sub = points.iloc[idx]
-            saddles = idx[((sub["stability"] == "saddle") & (sub["n_unstable"] == 1) & (sub["period"] == 1)).to_numpy()]
-            stable = idx[(sub["stability"] == "stable").to_numpy()]
-            for r in saddles[: s["max_saddles"]]:
-                for kind, grow in (("unstable", manifolds_pl.unstable_manifold), ("stable", manifolds_pl.stable_manifold)):
-                    try:
-                        m = grow(params, cfg, u, point_arrays["x"][r], n_iter=200)
-                    except ValueError as err:  # e.g. a saddle on a switching boundary
-                        log.warning("%s: no %s manifold for point %d: %s", name, kind, r, err)
-                        continue
-                    for b, (branch, why) in enumerate(zip(m.branches, m.stopped)):
-                        reaches = _nearest_orbit(branch[-1], stable, point_arrays) if kind == "unstable" else -1
-                        add_curve({"condition": name, "kind": kind, "point": int(r), "branch": b, "direction": 0,
-                                   "sign": 1 if b == 0 else -1, "reaches": reaches, "steps": len(branch) - 1,
-                                   "stopped": why}, branch)
+        idx = _condition_rows(points, name, "optimised")
+        sub = points.iloc[idx]
+        fps = fixed_points.describe(params, cfg, u, point_arrays["x"][idx], sub["q"].to_numpy(),
+                                    sub["kind"].to_numpy())
+        saddles = np.flatnonzero((fps.kind == "fixed") & (fps.stability == "saddle"))[: s["max_saddles"]]
+        keep = np.flatnonzero((fps.kind != "fixed") | (fps.stability != "saddle"))
+        chosen = np.sort(np.concatenate([saddles, keep]))
+        cycle_rows = _condition_rows(points, name, "periodic")
+        cycle_rows = cycle_rows[(points["stability"].iloc[cycle_rows] == "stable").to_numpy()]
+        orbits = [point_arrays["orbit"][point_arrays["orbit_row"] == r] for r in cycle_rows]
+        sk = skeleton.unstable_manifolds(params, cfg, u, _subset(fps, chosen), cycles=orbits)
+        for b, r in enumerate(sk.table().itertuples()):
+            if r.reaches >= len(chosen):
+                reaches, stopped = int(cycle_rows[r.reaches - len(chosen)]), "reached cycle"
+            elif r.reaches >= 0:
+                reaches, stopped = int(idx[chosen[r.reaches]]), "reached"
+            else:
+                reaches, stopped = -1, "no attractor"
+            add_curve({"condition": name, "kind": "unstable", "point": int(idx[chosen[r.saddle]]), "branch": b,
+                       "direction": r.direction, "sign": r.sign, "reaches": reaches, "steps": r.steps,
+                       "stopped": stopped}, sk.trajectory(b))
     table = pd.DataFrame(rows, columns=MANIFOLD_COLUMNS)
     arrays = {"curves": np.concatenate(curves) if curves else np.empty((0, 3)),
               "curve_row": np.concatenate(curve_rows) if curve_rows else np.empty(0, dtype=np.int64)}
-    if cfg.piecewise_linear:
-        arrays.update(_basins(params, cfg, inputs[names[0]], points, point_arrays, names[0], s))
     log.info("%d manifold branches", len(table))
-    return table, arrays
+    extra = {"basins": pd.DataFrame(columns=BASIN_COLUMNS), "intersections": pd.DataFrame(columns=INTERSECTION_COLUMNS)}
+    return table, arrays, extra
+
+
+def pl_manifolds(saved: SavedModel, task, points: pd.DataFrame, point_arrays: dict, s: dict):
+    """Manifolds, basins and intersections of a piecewise-linear network (manifold_analysis, settings dict s).
+
+    For up to max_saddles saddles and saddle cycles per input: the stable and the unstable manifold,
+    of any dimension (`manifolds_nd`), one summary row each (branch -1: dimension, pieces, regions,
+    folds, lost support points, invariance_error, coverage; its curve is the orbit then the support
+    points), and for one unstable direction both exact branches (`manifolds_pl`; branch 0, 1,
+    `reaches` a stable row or -1). For every input: the basins on the PCA plane, the basin volumes
+    (share of visited states each exact stable point or cycle captures) and the homoclinic and
+    heteroclinic points of the manifolds grown. Arrays besides the curves: separatrix (M, 2, 2)
+    segments in PC1-PC2 where stable manifolds cut that plane (pieces grown, and exact pieces through
+    the basin boundaries of every saddle, `manifolds_nd.boundary_sections`), with separatrix_point
+    (M,) the saddle's row of the points table;
+    basin_labels (C, res, res) (rows of the points table, -1 none) for condition_names with
+    basin_s1, basin_s2 (C, res); the pieces (`manifolds_nd.arrays`, piece_manifold = table row).
+    """
+    params, cfg = saved.params, saved.config
+    names = [str(n) for n in point_arrays["condition_names"]]
+    mean, axes = point_arrays["pca_mean"], point_arrays["pca_axes"]
+    states = visited_states(saved, task, s["n_trials"], s["seed"]).reshape(-1, cfg.n_rec)
+    reach = s["manifold_reach"] * float(np.max(np.linalg.norm(states - mean, axis=1)))
+    extent = _plane_extent(point_arrays)
+    rows, curves, curve_rows, seps, sep_rows, grown, inters, basins = [], [], [], [], [], [], [], []
+    labels, s1, s2 = [], [], []
+
+    def add_curve(row, x):
+        curve_rows.append(np.full(len(x), len(rows)))
+        curves.append((np.asarray(x) - mean) @ axes.T)
+        rows.append(row)
+
+    for c, name in enumerate(names):
+        u = point_arrays["condition_inputs"][c]
+        system = plrnn.pl_system(params, cfg, u)
+        idx = _condition_rows(points, name, "exact")
+        sub = points.iloc[idx]
+        saddles = idx[(sub["stability"] == "saddle").to_numpy()]
+        stable = idx[(sub["stability"] == "stable").to_numpy()]
+        if len(saddles) > s["max_saddles"]:
+            log.info("%s: manifolds of %d of %d saddles (max_saddles)", name, s["max_saddles"], len(saddles))
+        found = {"stable": [], "unstable": []}
+        for r in saddles[: s["max_saddles"]]:
+            orbit = point_arrays["orbit"][point_arrays["orbit_row"] == r]
+            for kind in ("stable", "unstable"):
+                try:
+                    m = manifolds_nd.grow_manifold(
+                        system, orbit, kind, n_support=s["manifold_support"], n_steps=s["manifold_steps"],
+                        max_pieces=s["manifold_max_pieces"], radius=reach, rng=np.random.default_rng([s["seed"], c, r]))
+                except ValueError as err:  # e.g. a saddle on a switching boundary
+                    log.warning("%s: no %s manifold for point %d: %s", name, kind, r, err)
+                    continue
+                err, coverage = manifolds_nd.invariance_error(system, m, rng=np.random.default_rng([s["seed"], r]))
+                found[kind].append((int(r), m, len(rows)))
+                grown.append(m)
+                if kind == "stable":
+                    seg, _ = manifolds_nd.plane_section(m, mean, axes[:2], extent)
+                    seps.append(seg)
+                    sep_rows.append(np.full(len(seg), r))
+                add_curve({"condition": name, "kind": kind, "point": int(r), "branch": -1, "direction": 0, "sign": 0,
+                           "reaches": -1, "steps": s["manifold_steps"], "stopped": m.stopped,
+                           "dimension": m.dimension, "pieces": len(m.pieces), "regions": m.n_regions,
+                           "folds": m.folds, "lost": m.lost, "invariance_error": err, "coverage": coverage},
+                          np.concatenate([orbit, m.support]))
+            if points["n_unstable"].iloc[r] == 1:  # the exact 1-D branches, drawn as curves
+                try:
+                    m1 = manifolds_pl.unstable_manifold(params, cfg, u, orbit[0], period=len(orbit), n_iter=200)
+                except ValueError as err:
+                    log.warning("%s: no unstable branches for point %d: %s", name, r, err)
+                    continue
+                for b, (branch, why) in enumerate(zip(m1.branches, m1.stopped)):
+                    add_curve({"condition": name, "kind": "unstable", "point": int(r), "branch": b, "direction": 0,
+                               "sign": 1 if b == 0 else -1, "reaches": _nearest_orbit(branch[-1], stable, point_arrays),
+                               "steps": len(branch) - 1, "stopped": why, "dimension": 1}, branch)
+        inters.append(_intersections(system, found, name, mean, axes))
+        basins.append(_basin_volumes(params, cfg, u, states, point_arrays, name, stable, s, c))
+        b = _basins(params, cfg, u, points, point_arrays, name, s, extent)
+        labels.append(b["basin_labels"])
+        s1.append(b["basin_s1"])
+        s2.append(b["basin_s2"])
+        # the separatrices: exact stable-manifold pieces through the basin boundaries, cut with the plane
+        seeds = _boundary_seeds(b, mean, axes, s["seed"] + c)
+        half = max(b["basin_s1"][1] - b["basin_s1"][0], b["basin_s2"][1] - b["basin_s2"][0])
+        orbits = [point_arrays["orbit"][point_arrays["orbit_row"] == r] for r in saddles]
+        seg, owner = manifolds_nd.boundary_sections(system, orbits, seeds, mean, axes[:2], half)
+        seps.append(seg)
+        sep_rows.append(saddles[owner])
+    table = pd.DataFrame(rows, columns=MANIFOLD_COLUMNS)
+    arrays = {"curves": np.concatenate(curves) if curves else np.empty((0, 3)),
+              "curve_row": np.concatenate(curve_rows) if curve_rows else np.empty(0, dtype=np.int64),
+              "separatrix": np.concatenate(seps) if seps else np.empty((0, 2, 2)),
+              "separatrix_point": np.concatenate(sep_rows) if sep_rows else np.empty(0, dtype=np.int64),
+              "basin_labels": np.array(labels), "basin_s1": np.array(s1), "basin_s2": np.array(s2),
+              "condition_names": np.array(names, dtype=str)}
+    pieces = manifolds_nd.arrays(grown)
+    summary_rows = np.flatnonzero((table["branch"] == -1).to_numpy())
+    pieces["piece_manifold"] = summary_rows[pieces["piece_manifold"]] if len(summary_rows) else pieces["piece_manifold"]
+    arrays.update(pieces)
+    extra = {"basins": pd.concat(basins, ignore_index=True)[BASIN_COLUMNS],
+             "intersections": pd.concat(inters, ignore_index=True)[INTERSECTION_COLUMNS]}
+    log.info("%d manifolds, %d intersections", len(summary_rows), len(extra["intersections"]))
+    return table, arrays, extra
+
+
+def _intersections(system, found, name, mean, axes) -> pd.DataFrame:
+    """Homoclinic and heteroclinic points between the manifolds grown for one input."""
+    unstable, stable = found["unstable"], found["stable"]
+    table, pts = intersections.find_intersections(system, [m for _, m, _ in unstable], [m for _, m, _ in stable],
+                                                  same_orbit=lambda i, j: unstable[i][0] == stable[j][0])
+    if (~table["verified"]).any():
+        log.info("%s: %d candidate intersections rejected (their orbits do not approach the saddle)", name,
+                 int((~table["verified"]).sum()))
+    keep = table["verified"].to_numpy(dtype=bool)
+    table, pts = table[keep], pts[keep]
+    pcs = (pts - mean) @ axes.T if len(pts) else np.empty((0, 3))
+    out = pd.DataFrame({"condition": name, "kind": table["kind"].to_numpy(dtype=object),
+                        "unstable_point": [unstable[i][0] for i in table["unstable"]],
+                        "stable_point": [stable[j][0] for j in table["stable"]],
+                        "dimension": table["dimension"].to_numpy(dtype=int),
+                        "distance_to_orbit": table["distance_to_orbit"].to_numpy(dtype=float),
+                        "approach": table["approach"].to_numpy(dtype=float),
+                        "pc1": pcs[:, 0], "pc2": pcs[:, 1], "pc3": pcs[:, 2]}, columns=INTERSECTION_COLUMNS)
+    if len(out):
+        log.info("%s: %d homoclinic, %d heteroclinic points", name, int((out["kind"] == "homoclinic").sum()),
+                 int((out["kind"] == "heteroclinic").sum()))
+    return out
+
+
+def _boundary_seeds(basins: dict, mean, axes, seed: int, max_seeds: int = 200):
+    """Midpoints between neighbouring cells of the basin map with different labels (states, up to max_seeds)."""
+    L, s1, s2 = basins["basin_labels"], basins["basin_s1"], basins["basin_s2"]
+    S1, S2 = np.meshgrid(s1, s2)
+    T = np.stack([S1, S2], axis=-1)
+    mids = [(T[:, 1:] + T[:, :-1])[L[:, 1:] != L[:, :-1]] / 2, (T[1:] + T[:-1])[L[1:] != L[:-1]] / 2]
+    mids = np.concatenate(mids)
+    if len(mids) > max_seeds:
+        mids = mids[np.random.default_rng(seed).choice(len(mids), size=max_seeds, replace=False)]
+    return mean + mids @ axes[:2]
+
+
+def _basin_volumes(params, cfg, u, states, point_arrays, name, stable, s, c) -> pd.DataFrame:
+    """Share of basin_samples visited states each exact stable point or cycle captures (attractor -1:
+    none reached), with its 95% Wilson score interval."""
+    n = min(s["basin_samples"], len(states))
+    if n == 0:
+        return pd.DataFrame(columns=BASIN_COLUMNS)
+    rng = np.random.default_rng([s["seed"], c, 3])
+    sample = states[rng.choice(len(states), size=n, replace=False)]
+    orbits = [point_arrays["orbit"][point_arrays["orbit_row"] == r] for r in stable]
+    ids, shares, _ = manifolds_pl.basin_volumes(params, cfg, u, sample, orbits)
+    attractor = np.array([stable[i] if i >= 0 else -1 for i in ids], dtype=int)
+    z = 1.959963984540054  # the 97.5% normal quantile
+    centre = (shares + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(shares * (1 - shares) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return pd.DataFrame({"condition": name, "attractor": attractor, "volume": shares,
+                         "low": np.clip(centre - half, 0, 1), "high": np.clip(centre + half, 0, 1), "n_samples": n})
 
 
 def _nearest_orbit(x, rows, point_arrays, tol=1e-3) -> int:
@@ -248,15 +389,19 @@ def _subset(fps, rows):
                                        for k, v in vars(fps).items()})
 
 
-def _basins(params, cfg, u, points, point_arrays, name, s):
+def _plane_extent(point_arrays):
+    """The PC1-PC2 box of the stored trajectories, padded by a quarter of its size on each side."""
+    traj = point_arrays["trajectories_pc"][..., :2].reshape(-1, 2)
+    lo, hi = traj.min(axis=0), traj.max(axis=0)
+    pad = 0.25 * np.maximum(hi - lo, 1e-6)
+    return (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
+
+
+def _basins(params, cfg, u, points, point_arrays, name, s, extent):
     """Basin map of the exact stable points and cycles on the PCA plane, labels = rows of the points table."""
     idx = _condition_rows(points, name, "exact")
     stable = idx[(points.iloc[idx]["stability"] == "stable").to_numpy()]
     orbits = [point_arrays["orbit"][point_arrays["orbit_row"] == r] for r in stable]
-    traj = point_arrays["trajectories_pc"][..., :2].reshape(-1, 2)
-    lo, hi = traj.min(axis=0), traj.max(axis=0)
-    pad = 0.25 * np.maximum(hi - lo, 1e-6)
-    extent = (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
     basins = manifolds_pl.basin_map(params, cfg, u, point_arrays["pca_mean"], point_arrays["pca_axes"][:2],
                                     extent, s["basin_resolution"], orbits)
     labels = np.where(basins.labels >= 0, stable[np.maximum(basins.labels, 0)] if len(stable) else -1, -1)
@@ -264,12 +409,15 @@ def _basins(params, cfg, u, points, point_arrays, name, s):
 
 
 def dynamics_job(kind: str, params: dict, settings: dict, model_path, out):
-    """The workflow's dynamics job: fixed_points.csv|npz and manifolds.csv|npz of one network."""
+    """The workflow's dynamics job: fixed_points.csv|npz, manifolds.csv|npz, basins.csv and
+    intersections.csv of one network."""
     task = make_task(kind, params)
     saved = load_model(model_path)
     points, point_arrays = fixed_point_analysis(saved, task, settings)
-    manifolds, manifold_arrays = manifold_analysis(saved, task, points, point_arrays, settings)
+    manifolds, manifold_arrays, extra = manifold_analysis(saved, task, points, point_arrays, settings)
     write_npz(out.point_arrays, **point_arrays)
     write_csv(points, out.points)
     write_npz(out.manifold_arrays, **manifold_arrays)
     write_csv(manifolds, out.manifolds)
+    write_csv(extra["basins"], out.basins)
+    write_csv(extra["intersections"], out.intersections)
