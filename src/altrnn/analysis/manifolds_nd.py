@@ -575,8 +575,8 @@ def boundary_sections(system: PLSystem, saddles: list, seeds, origin, axes, half
     affine map along the itinerary, Q the local normals at x_j (`local_normals`); its normals
     Phi'^T Q are pulled back step by step, the seed projected onto it, and the projection checked
     to follow the same itinerary to the local manifold. Stable manifolds of codimension 1 give a
-    segment of the plane (clipped to the region and to +-half_width around the seed), codimension
-    2 a point, higher ones are skipped. Returns (segments (M, 2, 2) in plane coordinates, index of
+    segment of the plane (clipped to +-half_width around the seed and to the points that follow the
+    itinerary), codimension 2 a point, higher ones are skipped. Returns (segments (M, 2, 2) in plane coordinates, index of
     the saddle (M,)).
     """
     seeds = np.atleast_2d(np.asarray(seeds, dtype=np.float64))
@@ -638,6 +638,21 @@ def boundary_sections(system: PLSystem, saddles: list, seeds, origin, axes, half
         box = (t0[0] - half_width, t0[0] + half_width, t0[1] - half_width, t0[1] + half_width)
         one = ManifoldND("stable", xj[None], piece.dimension, np.empty(0), system.n_switch, [piece])
         seg, _ = plane_section(one, origin, axes, box)
-        segs.extend(seg)
-        owner.extend([mi] * len(seg))
+        for e0, e1 in seg:  # keep the part whose points follow the itinerary (there the piece is exact)
+            z, w = origin + e0 @ axes, (e1 - e0) @ axes
+            lo, hi = 0.0, 1.0
+            for t in range(T + 1):
+                d = pattern[t, s] if t < T else system.pattern(xj)
+                sgn = np.where(d, 1.0, -1.0)[: system.p]
+                a, b = sgn * w[: system.p], sgn * z[: system.p]  # a tau + b >= 0
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    lo = max(lo, np.max(np.where(a > 0, -b / a, -np.inf), initial=-np.inf))
+                    hi = min(hi, np.min(np.where(a < 0, -b / a, np.inf), initial=np.inf))
+                if np.any((a == 0) & (b < 0)):
+                    hi = -np.inf
+                if t < T:
+                    z, w = A[t] @ z + system.c, A[t] @ w
+            if hi > lo:
+                segs.append([e0 + lo * (e1 - e0), e0 + hi * (e1 - e0)])
+                owner.append(mi)
     return np.array(segs).reshape(-1, 2, 2), np.array(owner, dtype=np.int64)
