@@ -116,6 +116,22 @@ def test_scores_are_the_projects_metrics_on_condition_averages(networks):
     assert rec.cv_predictability(X, Y, folds, 1e-3) == pytest.approx(1 - res / tot, rel=1e-6)
 
 
+def test_dsa_takes_the_similarity_options_and_is_the_projects_dsa(networks):
+    from altrnn.analysis import dsa
+
+    rates, inputs, condition = networks
+    options = {"dsa": {"n_delays": 3, "rank": 4, "n_restarts": 1}}
+    recording, _ = synthetic(rates["std-g1-s0"], inputs, condition, 0.0, seed=9)
+    nets, _ = rec.rank_hypotheses({"std-g0.5-s0": rates["std-g0.5-s0"]}, recording, ["dsa"], options=options,
+                                  n_boot=2, n_splits=1)
+    row = nets.iloc[0]
+    X = rates["std-g0.5-s0"].reshape(T, C, REPS, N).mean(axis=2)
+    Y = recording.activity.reshape(T, C, REPS, -1).mean(axis=2)
+    fits = [dsa.fit_dmd(Z, n_delays=3, rank=4) for Z in (X, Y)]
+    assert row["value"] == pytest.approx(dsa.dsa_distance(*fits, n_restarts=1), abs=1e-6)
+    assert row["ceiling"] == pytest.approx(0, abs=1e-6) and row["better"] == "lower"
+
+
 def test_the_noise_ceiling_is_maximal_without_noise_and_falls_with_noise(networks):
     rates, inputs, condition = networks
     ceilings = []
