@@ -288,3 +288,58 @@ def test_separatrix_pieces_through_basin_boundaries_lead_to_the_saddle(W, b):
     assert best.max() < 1e-9
     if W[0][1] == W[1][0]:  # winner-take-all: the diagonal
         np.testing.assert_allclose(segs[:, :, 0], segs[:, :, 1], atol=1e-10)
+
+
+def test_dynamics_stage_writes_manifolds_basins_separatrices_and_lyapunov_of_a_relu_network(tmp_path):
+    from types import SimpleNamespace
+
+    from altrnn.io import SavedModel
+    from altrnn.stages import dynamics
+    from altrnn.tasks import make_task
+
+    task = make_task("flipflop", {"n_bits": 2, "T": 30})
+    rng = np.random.default_rng(3)
+    N = 8
+    cfg = ModelConfig(n_in=2, n_rec=N, n_out=2, activation="relu", dtype="float64")
+    W = 1.5 * np.eye(N) - np.ones((N, N)) + 0.05 * rng.standard_normal((N, N))  # winner-take-all: N winners
+    params = Params(W_in=rng.standard_normal((N, 2)), W=W, b=np.ones(N), W_out=np.zeros((2, N)),
+                    b_out=np.zeros(2))
+    saved = SavedModel(params, cfg, {})
+    settings = {"n_trials": 8, "n_initial": 16, "basin_resolution": 24, "basin_samples": 64, "manifold_steps": 4,
+                "manifold_support": 16, "lyapunov_trajectories": 4, "lyapunov_steps": 200, "lyapunov_transient": 50}
+    out = SimpleNamespace(**{k: tmp_path / f for k, f in (
+        ("points", "fixed_points.csv"), ("point_arrays", "fixed_points.npz"), ("manifolds", "manifolds.csv"),
+        ("manifold_arrays", "manifolds.npz"), ("basins", "basins.csv"), ("intersections", "intersections.csv"),
+        ("lyapunov", "lyapunov.csv"))})
+    points, parrays = dynamics.fixed_point_analysis(saved, task, settings)
+    table, arrays, extra = dynamics.manifold_analysis(saved, task, points, parrays, settings)
+    summary = table[table["branch"] == -1]
+    assert len(summary) > 0 and (summary["invariance_error"] < 1e-9).all()
+    saddles = points.index[(points["method"] == "exact") & (points["stability"] == "saddle")]
+    assert set(summary["point"]) <= set(saddles)
+    assert (summary.groupby("point")["dimension"].sum() == N).all()  # stable + unstable = N (no centre)
+    C = len(parrays["condition_names"])
+    assert arrays["basin_labels"].shape == (C, 24, 24)
+    assert np.allclose(extra["basins"].groupby("condition")["volume"].sum(), 1.0)
+    # separatrix segments are exact: their midpoints run into the saddle they belong to
+    for seg, r in zip(arrays["separatrix"][:10], arrays["separatrix_point"][:10]):
+        x = parrays["pca_mean"] + seg.mean(axis=0) @ parrays["pca_axes"][:2]
+        c = points["condition"].iloc[r]
+        u = parrays["condition_inputs"][list(parrays["condition_names"]).index(c)]
+        best = np.inf
+        for _ in range(2000):
+            best = min(best, np.linalg.norm(x - parrays["x"][r]))
+            x = rnn_map(params, cfg, x, u)
+        assert best < 1e-6
+    dynamics.dynamics_job("flipflop", {"n_bits": 2, "T": 30}, settings, _saved_model(tmp_path, saved), out)
+    lyap = __import__("pandas").read_csv(out.lyapunov)
+    assert list(lyap.columns) == dynamics.LYAPUNOV_COLUMNS and len(lyap) == 4 * C
+    assert all(p.exists() for p in vars(out).values())
+
+
+def _saved_model(tmp_path, saved):
+    from altrnn.io import save_model
+
+    path = tmp_path / "model.npz"
+    save_model(path, saved.params, saved.config, {})
+    return path

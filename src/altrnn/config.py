@@ -171,6 +171,9 @@ class DynamicsConfig:
     manifold_support: int = _f(64, minimum=2)  # ReLU: support points per manifold and step
     manifold_max_pieces: int = _f(50, minimum=1)  # ReLU: affine pieces kept at most per manifold
     manifold_reach: float = _f(2.0, exclusive_minimum=0)  # ReLU: support points within this x the visited states' spread
+    lyapunov_trajectories: int = _f(16, minimum=0)  # visited states whose largest Lyapunov exponent is estimated (0: none)
+    lyapunov_steps: int = _f(1000, minimum=2)  # steps counted, after lyapunov_transient steps
+    lyapunov_transient: int = _f(500, minimum=0)
     inputs: typing.Optional[dict[str, tuple[float, ...]]] = _f(None)  # {name: constant input}; None: the task's own
 
 

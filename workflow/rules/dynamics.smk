@@ -1,7 +1,8 @@
 # Dynamics of every trained network, in one job per network (altrnn.stages.dynamics):
 # fixed and slow points (any network), exact fixed points and cycles (ReLU
 # networks), then the invariant manifolds of the saddles; ReLU networks also get
-# basins and basin volumes, and homoclinic/heteroclinic intersections.
+# basins and basin volumes, and homoclinic/heteroclinic intersections; every
+# network gets the largest Lyapunov exponent under each analysis input.
 
 
 rule dynamics:
@@ -16,6 +17,7 @@ rule dynamics:
         manifold_arrays="results/{task}/nets/{net_id}/manifolds.npz",
         basins="results/{task}/nets/{net_id}/basins.csv",
         intersections="results/{task}/nets/{net_id}/intersections.csv",
+        lyapunov="results/{task}/nets/{net_id}/lyapunov.csv",
     log:
         "logs/{task}/dynamics_{net_id}.log",
     conda:

@@ -13,7 +13,8 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
-from ..analysis import fixed_points, intersections, manifolds_nd, manifolds_pl, periodic_orbits, plrnn, skeleton
+from ..analysis import (fixed_points, intersections, lyapunov, manifolds_nd, manifolds_pl, periodic_orbits, plrnn,
+                        skeleton)
 from ..config import DynamicsConfig, parse_section
 from ..io import SavedModel, load_model, write_csv, write_npz
 from ..model import forward
@@ -24,6 +25,7 @@ log = logging.getLogger("altrnn.stages.dynamics")
 MANIFOLD_COLUMNS = ["condition", "kind", "point", "branch", "direction", "sign", "reaches", "steps", "stopped",
                     "dimension", "pieces", "regions", "folds", "lost", "invariance_error", "coverage"]
 BASIN_COLUMNS = ["condition", "attractor", "volume", "low", "high", "n_samples"]
+LYAPUNOV_COLUMNS = ["condition", *lyapunov.TABLE_COLUMNS]
 INTERSECTION_COLUMNS = ["condition", "kind", "unstable_point", "stable_point", "dimension", "distance_to_orbit",
                         "approach", "pc1", "pc2", "pc3"]
 POINT_COLUMNS = ["condition", "method", *fixed_points.TABLE_COLUMNS, "pc1", "pc2", "pc3"]
@@ -408,9 +410,33 @@ def _basins(params, cfg, u, points, point_arrays, name, s, extent):
     return {"basin_labels": labels, "basin_s1": basins.s1, "basin_s2": basins.s2}
 
 
+def lyapunov_analysis(saved: SavedModel, task, point_arrays: dict, settings: dict | None = None) -> pd.DataFrame:
+    """Largest Lyapunov exponent (`lyapunov.largest_lyapunov`, exact Jacobian products) of the noise-free
+    network under each analysis input, from lyapunov_trajectories visited states: one row per
+    condition and trajectory (LYAPUNOV_COLUMNS; exponents per step, and per tau)."""
+    s = settings_with_defaults(settings)
+    n = s["lyapunov_trajectories"]
+    if n == 0:
+        return pd.DataFrame(columns=LYAPUNOV_COLUMNS)
+    states = visited_states(saved, task, s["n_trials"], s["seed"]).reshape(-1, saved.config.n_rec)
+    x0 = states[np.random.default_rng([s["seed"], 4]).choice(len(states), size=min(n, len(states)), replace=False)]
+    tables = []
+    for c, name in enumerate(str(k) for k in point_arrays["condition_names"]):
+        try:
+            res = lyapunov.largest_lyapunov(saved.params, saved.config, point_arrays["condition_inputs"][c], x0,
+                                            n_steps=s["lyapunov_steps"], n_transient=s["lyapunov_transient"],
+                                            rng=np.random.default_rng([s["seed"], c, 5]))
+        except ValueError as err:  # e.g. an activation the module does not cover
+            log.warning("%s: no Lyapunov exponent: %s", name, err)
+            continue
+        tables.append(res.table().assign(condition=name))
+        log.info("%s: largest Lyapunov exponent %s", name, res.summary())
+    return pd.concat(tables, ignore_index=True)[LYAPUNOV_COLUMNS] if tables else pd.DataFrame(columns=LYAPUNOV_COLUMNS)
+
+
 def dynamics_job(kind: str, params: dict, settings: dict, model_path, out):
-    """The workflow's dynamics job: fixed_points.csv|npz, manifolds.csv|npz, basins.csv and
-    intersections.csv of one network."""
+    """The workflow's dynamics job: fixed_points.csv|npz, manifolds.csv|npz, basins.csv,
+    intersections.csv and lyapunov.csv of one network."""
     task = make_task(kind, params)
     saved = load_model(model_path)
     points, point_arrays = fixed_point_analysis(saved, task, settings)
@@ -421,3 +447,4 @@ def dynamics_job(kind: str, params: dict, settings: dict, model_path, out):
     write_csv(manifolds, out.manifolds)
     write_csv(extra["basins"], out.basins)
     write_csv(extra["intersections"], out.intersections)
+    write_csv(lyapunov_analysis(saved, task, point_arrays, settings), out.lyapunov)
