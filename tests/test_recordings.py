@@ -319,3 +319,20 @@ def test_a_tiny_run_ranks_its_networks_against_a_recording(tiny_run, tmp_path):
 def tiny_run_nets(cfg):
     s = load(cfg).units["flipflop"]
     return s.net_ids()
+
+
+def test_every_kind_of_network_is_a_hypothesis_and_is_drawn(networks, tmp_path):
+    """Standard, ref, alt-k and imported networks each form their family (netids.family_of); the panel draws them."""
+    from altrnn.plots import save_figure
+    from altrnn.plots.recordings import recordings_ranking
+
+    rates, inputs, condition = networks
+    recording, _ = synthetic(rates["std-g1-s0"], inputs, condition, 0.3, seed=10)
+    ids = {"std-g1-s1": "std-g1-s1", "ref": "std-g1-s2", "alt1": "std-g0.5-s0", "imp-mine": "std-g0.5-s1"}
+    nets, fams = rec.rank_hypotheses({k: rates[v] for k, v in ids.items()}, recording, ["cka", "predictability"],
+                                     n_boot=5, n_splits=1)
+    assert fams["family"].unique().tolist() == ["g=1", "ref", "alt1", "imp-mine"]
+    assert nets.set_index(["net_id", "metric", "direction"]).loc[("imp-mine", "cka", "symmetric"), "family"] == \
+        "imp-mine"
+    save_figure(recordings_ranking(fams, nets, "synthetic"), tmp_path / "r.pdf", tmp_path / "r.png")
+    assert (tmp_path / "r.png").stat().st_size > 1000
