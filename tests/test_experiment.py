@@ -45,12 +45,12 @@ def test_relu_network_exact_and_optimised_points_agree_and_basins_name_them(relu
     assert len(stable["exact"]) >= 2 and len(stable["exact"]) == len(stable["optimised"])
     for x in stable["optimised"]:
         assert np.min(np.linalg.norm(stable["exact"] - x, axis=1)) < 1e-8
-    table, m = dynamics.manifold_analysis(saved, task, points, arrays)
+    table, m, _ = dynamics.manifold_analysis(saved, task, points, arrays)
     exact_stable = set(np.flatnonzero(((points["method"] == "exact") & (points["stability"] == "stable")).to_numpy()))
     labels = set(np.unique(m["basin_labels"])) - {-1}
     assert labels and labels <= exact_stable
-    assert m["basin_labels"].shape == (60, 60) and (m["basin_labels"] >= 0).mean() > 0.9
-    unstable = table[table["kind"] == "unstable"]
+    assert m["basin_labels"].shape == (1, 60, 60) and (m["basin_labels"] >= 0).mean() > 0.9
+    unstable = table[(table["kind"] == "unstable") & (table["branch"] >= 0)]  # the exact 1-D branches
     assert len(unstable) > 0
     for i, row in unstable.iterrows():
         saddle = points.iloc[row["point"]]
