@@ -343,3 +343,14 @@ def _saved_model(tmp_path, saved):
     path = tmp_path / "model.npz"
     save_model(path, saved.params, saved.config, {})
     return path
+
+
+def test_boundary_points_by_bisection_lie_on_the_winner_take_all_diagonal():
+    p, cfg = relu_net([[0.5, -1.0], [-1.0, 0.5]], [1.0, 1.0])
+    res = plrnn.enumerate_fixed_points(p, cfg, U)
+    stable = [res.orbits[i] for i in np.flatnonzero(res.table().stability == "stable")]
+    rng = np.random.default_rng(1)
+    a = rng.uniform(-2, 3, (20, 2))
+    b = a[:, ::-1] + 0.01  # mirror image: the other side of the diagonal
+    x = manifolds_pl.boundary_points(plrnn.pl_system(p, cfg, U), a, b, stable, np.arange(2), n_bisect=30)
+    assert np.abs(x[:, 0] - x[:, 1]).max() < 1e-7 * np.abs(a - b).max()

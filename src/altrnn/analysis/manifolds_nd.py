@@ -565,7 +565,7 @@ def local_normals(system: PLSystem, orbit, regions=None) -> list:
 
 
 def boundary_sections(system: PLSystem, saddles: list, seeds, origin, axes, half_width: float,
-                      n_max: int = 500, region_tol: float = 1e-9):
+                      n_max: int = 500, region_tol: float = 1e-9, verify_tol: float = 1e-8):
     """Exact pieces of stable manifolds through points near a basin boundary, cut with a plane.
 
     saddles: orbits (k, N) of saddles or saddle cycles. Each seed (a point of the plane origin +
@@ -589,7 +589,7 @@ def boundary_sections(system: PLSystem, saddles: list, seeds, origin, axes, half
         for j, Q in enumerate(local_normals(system, orbit)):
             if 0 < Q.shape[1] <= 2:
                 targets.append((si, orbit[j], system.pattern(orbit[j]), Q))
-    segs, owner = [], []
+    segs, owner, goal = [], [], []
     if not targets or not len(seeds):
         return np.empty((0, 2, 2)), np.empty(0, dtype=np.int64)
     pts = np.array([t[1] for t in targets])
@@ -655,4 +655,14 @@ def boundary_sections(system: PLSystem, saddles: list, seeds, origin, axes, half
             if hi > lo:
                 segs.append([e0 + lo * (e1 - e0), e0 + hi * (e1 - e0)])
                 owner.append(mi)
-    return np.array(segs).reshape(-1, 2, 2), np.array(owner, dtype=np.int64)
+                goal.append(xj)
+    segs, owner = np.array(segs).reshape(-1, 2, 2), np.array(owner, dtype=np.int64)
+    if len(segs):  # brute force: the midpoint of every segment must run into its saddle
+        X, goal = origin + segs.mean(axis=1) @ axes, np.array(goal)
+        best = np.full(len(X), np.inf)
+        for _ in range(int(when.max()) + 200):
+            best = np.minimum(best, np.linalg.norm(X - goal, axis=1))
+            X = system.step(X)
+        keep = best <= verify_tol * np.maximum(1.0, np.abs(goal).max(axis=1))
+        segs, owner = segs[keep], owner[keep]
+    return segs, owner

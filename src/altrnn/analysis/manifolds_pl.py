@@ -448,3 +448,21 @@ def basin_volumes(params: Params, cfg: ModelConfig, u, states, attractors, **kw)
     labels, _ = attractor_labels(system, states, orbits, ids, **kw)
     ids = np.append(ids, -1)
     return ids, np.array([np.mean(labels == i) for i in ids]), labels
+
+
+def boundary_points(system: PLSystem, a, b, orbits, ids, n_bisect: int = 20, **kw):
+    """Points on the boundary between two basins, by bisection of the segments [a_i, b_i] (M, N).
+
+    Each pair's ends must reach different attractors (labels as `attractor_labels`, which takes the
+    keywords); each bisection keeps the half whose ends still differ. Returns (M, N) midpoints of the
+    final segments, 2^-n_bisect of the original length.
+    """
+    a, b = np.array(a, dtype=np.float64, ndmin=2), np.array(b, dtype=np.float64, ndmin=2)
+    la, _ = attractor_labels(system, a, orbits, ids, **kw)
+    for _ in range(n_bisect):
+        mid = (a + b) / 2
+        lm, _ = attractor_labels(system, mid, orbits, ids, **kw)
+        same = lm == la
+        a[same] = mid[same]
+        b[~same] = mid[~same]
+    return (a + b) / 2

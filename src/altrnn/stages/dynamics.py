@@ -299,7 +299,8 @@ def pl_manifolds(saved: SavedModel, task, points: pd.DataFrame, point_arrays: di
         s1.append(b["basin_s1"])
         s2.append(b["basin_s2"])
         # the separatrices: exact stable-manifold pieces through the basin boundaries, cut with the plane
-        seeds = _boundary_seeds(b, mean, axes, s["seed"] + c)
+        attractors = [point_arrays["orbit"][point_arrays["orbit_row"] == r] for r in stable]
+        seeds = _boundary_seeds(system, b, mean, axes, attractors, np.arange(len(stable)), s["seed"] + c)
         half = max(b["basin_s1"][1] - b["basin_s1"][0], b["basin_s2"][1] - b["basin_s2"][0])
         orbits = [point_arrays["orbit"][point_arrays["orbit_row"] == r] for r in saddles]
         seg, owner = manifolds_nd.boundary_sections(system, orbits, seeds, mean, axes[:2], half)
@@ -346,16 +347,22 @@ def _intersections(system, found, name, mean, axes) -> pd.DataFrame:
     return out
 
 
-def _boundary_seeds(basins: dict, mean, axes, seed: int, max_seeds: int = 200):
-    """Midpoints between neighbouring cells of the basin map with different labels (states, up to max_seeds)."""
+def _boundary_seeds(system, basins: dict, mean, axes, orbits, ids, seed: int, max_seeds: int = 60):
+    """Points of the PCA plane on basin boundaries: neighbouring cells of the basin map with different
+    labels (up to max_seeds pairs), bisected to 2^-16 of the cell size."""
     L, s1, s2 = basins["basin_labels"], basins["basin_s1"], basins["basin_s2"]
     S1, S2 = np.meshgrid(s1, s2)
     T = np.stack([S1, S2], axis=-1)
-    mids = [(T[:, 1:] + T[:, :-1])[L[:, 1:] != L[:, :-1]] / 2, (T[1:] + T[:-1])[L[1:] != L[:-1]] / 2]
-    mids = np.concatenate(mids)
-    if len(mids) > max_seeds:
-        mids = mids[np.random.default_rng(seed).choice(len(mids), size=max_seeds, replace=False)]
-    return mean + mids @ axes[:2]
+    h, v = (L[:, 1:] != L[:, :-1]) & (L[:, 1:] >= 0) & (L[:, :-1] >= 0), (L[1:] != L[:-1]) & (L[1:] >= 0) & (L[:-1] >= 0)
+    a = np.concatenate([T[:, :-1][h], T[:-1][v]])
+    b = np.concatenate([T[:, 1:][h], T[1:][v]])
+    if len(a) > max_seeds:
+        pick = np.random.default_rng(seed).choice(len(a), size=max_seeds, replace=False)
+        a, b = a[pick], b[pick]
+    if len(a) == 0:
+        return np.empty((0, len(mean)))
+    return manifolds_pl.boundary_points(system, mean + a @ axes[:2], mean + b @ axes[:2], orbits, ids,
+                                        n_bisect=16, n_steps=2000, tol=1e-4)
 
 
 def _basin_volumes(params, cfg, u, states, point_arrays, name, stable, s, c) -> pd.DataFrame:
