@@ -284,7 +284,11 @@ def pl_manifolds(saved: SavedModel, task, points: pd.DataFrame, point_arrays: di
                           np.concatenate([orbit, m.support]))
             if points["n_unstable"].iloc[r] == 1:  # the exact 1-D branches, drawn as curves
                 try:
-                    m1 = manifolds_pl.unstable_manifold(params, cfg, u, orbit[0], period=len(orbit), n_iter=200)
+                    # the first step as long as the saddle's region allows (checked there): slow
+                    # directions (|lambda| near 1) then still reach the attractors in n_iter steps
+                    eps = 0.25 * float(np.min(np.abs(orbit[:, : system.p])))
+                    m1 = manifolds_pl.unstable_manifold(params, cfg, u, orbit[0], period=len(orbit), eps=eps,
+                                                        n_iter=300, max_length=4 * reach)
                 except ValueError as err:
                     log.warning("%s: no unstable branches for point %d: %s", name, r, err)
                     continue
