@@ -164,14 +164,14 @@ class DynamicsConfig:
     cycle_return_tol: float = _f(0.01, exclusive_minimum=0)  # return distance, relative to the orbit's spread
     phase_tol: float = _f(0.05, exclusive_minimum=0)  # a cycle's multiplier this close to 1 along it: the phase
     n_plot_trials: int = _f(16, minimum=1)  # trajectories stored (in PCA coordinates) for the figures
-    max_saddles: int = _f(4, minimum=0)  # manifolds are grown for at most this many saddles (and saddle cycles) per input
+    max_saddles: int = _f(4, minimum=0)  # manifolds are grown for at most this many saddles (and cycles) per input
     basin_resolution: int = _f(60, minimum=2)  # grid points per side of the ReLU basin map
     basin_samples: int = _f(256, minimum=0)  # ReLU: visited states whose attractor gives the basin volumes
     manifold_steps: int = _f(10, minimum=0)  # ReLU: steps the support points of each manifold are pushed
     manifold_support: int = _f(64, minimum=2)  # ReLU: support points per manifold and step
     manifold_max_pieces: int = _f(50, minimum=1)  # ReLU: affine pieces kept at most per manifold
-    manifold_reach: float = _f(2.0, exclusive_minimum=0)  # ReLU: support points within this x the visited states' spread
-    lyapunov_trajectories: int = _f(16, minimum=0)  # visited states whose largest Lyapunov exponent is estimated (0: none)
+    manifold_reach: float = _f(2.0, exclusive_minimum=0)  # ReLU: support points within this x the states' spread
+    lyapunov_trajectories: int = _f(16, minimum=0)  # visited states run for the largest Lyapunov exponent
     lyapunov_steps: int = _f(1000, minimum=2)  # steps counted, after lyapunov_transient steps
     lyapunov_transient: int = _f(500, minimum=0)
     inputs: typing.Optional[dict[str, tuple[float, ...]]] = _f(None)  # {name: constant input}; None: the task's own

@@ -126,7 +126,10 @@ class ManifoldND:
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
         out = np.full(len(X), np.inf)
         for p in self.pieces:
-            inside = in_regions(X, p.region, 1e-9, self.n_switch) if regions is None else np.all(regions == p.region, axis=1)
+            if regions is None:
+                inside = in_regions(X, p.region, 1e-9, self.n_switch)
+            else:
+                inside = np.all(regions == p.region, axis=1)
             if inside.any():
                 out[inside] = np.minimum(out[inside], p.distance(X[inside]))
         return out
@@ -576,8 +579,11 @@ def boundary_sections(system: PLSystem, saddles: list, seeds, origin, axes, half
     Phi'^T Q are pulled back step by step, the seed projected onto it, and the projection checked
     to follow the same itinerary to the local manifold. Stable manifolds of codimension 1 give a
     segment of the plane (clipped to +-half_width around the seed and to the points that follow the
-    itinerary), codimension 2 a point, higher ones are skipped. Returns (segments (M, 2, 2) in plane coordinates, index of
-    the saddle (M,)).
+    itinerary), codimension 2 a point, higher ones are skipped. A segment is kept only if its
+    midpoint, iterated by F, comes within verify_tol x max(1, |x_j|) of x_j (a point off the
+    manifold by e gets no closer than about e). Seeds should lie close to the boundary
+    (`manifolds_pl.boundary_points`): the orbit of a rough one passes the saddle too far off to
+    enter its region. Returns (segments (M, 2, 2) in plane coordinates, index of the saddle (M,)).
     """
     seeds = np.atleast_2d(np.asarray(seeds, dtype=np.float64))
     origin, axes = np.asarray(origin, dtype=np.float64), np.asarray(axes, dtype=np.float64)

@@ -357,7 +357,8 @@ def _boundary_seeds(system, basins: dict, mean, axes, orbits, ids, seed: int, ma
     L, s1, s2 = basins["basin_labels"], basins["basin_s1"], basins["basin_s2"]
     S1, S2 = np.meshgrid(s1, s2)
     T = np.stack([S1, S2], axis=-1)
-    h, v = (L[:, 1:] != L[:, :-1]) & (L[:, 1:] >= 0) & (L[:, :-1] >= 0), (L[1:] != L[:-1]) & (L[1:] >= 0) & (L[:-1] >= 0)
+    h = (L[:, 1:] != L[:, :-1]) & (L[:, 1:] >= 0) & (L[:, :-1] >= 0)
+    v = (L[1:] != L[:-1]) & (L[1:] >= 0) & (L[:-1] >= 0)
     a = np.concatenate([T[:, :-1][h], T[:-1][v]])
     b = np.concatenate([T[:, 1:][h], T[1:][v]])
     if len(a) > max_seeds:
