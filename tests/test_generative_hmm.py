@@ -247,5 +247,6 @@ def test_training_is_deterministic_and_lowers_the_divergence():
     rng = np.random.default_rng(9)
     u, G = draw_noise(gen, 256, rng), gumbel_noise((10, 256, 3), rng)
     target = one_hot_sequences(hmm.sample(10, 256, rng)[1], 3)
-    before, after = (generative.loss_and_grad(p, cfg, gen, u, G, target, 0.5)[0] for p in (trained.init, trained.params))
+    before, after = (generative.loss_and_grad(p, cfg, gen, u, G, target, 0.5)[0]
+                     for p in (trained.init, trained.params))
     assert after < 0.8 * before

@@ -219,7 +219,8 @@ def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig
             log.info("iteration %d/%d  divergence %.4f  tau %.3f  |grad| %.3g", it + 1, gen.max_iters,
                      rows[-1]["loss"], tau, norm)
             window = []
-    return GenerativeResult(effective_params(params, model_cfg).copy(), initial, pd.DataFrame(rows, columns=LOG_COLUMNS))
+    final = effective_params(params, model_cfg).copy()
+    return GenerativeResult(final, initial, pd.DataFrame(rows, columns=LOG_COLUMNS))
 
 
 def generate(params: Params, cfg: ModelConfig, gen: GenerativeConfig, n_trials: int, rng: np.random.Generator,
