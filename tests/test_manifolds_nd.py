@@ -354,3 +354,21 @@ def test_boundary_points_by_bisection_lie_on_the_winner_take_all_diagonal():
     b = a[:, ::-1] + 0.01  # mirror image: the other side of the diagonal
     x = manifolds_pl.boundary_points(plrnn.pl_system(p, cfg, U), a, b, stable, np.arange(2), n_bisect=30)
     assert np.abs(x[:, 0] - x[:, 1]).max() < 1e-7 * np.abs(a - b).max()
+
+
+def test_dynamics_stage_copes_with_a_relu_network_without_fixed_points():
+    from altrnn.io import SavedModel
+    from altrnn.stages import dynamics
+    from altrnn.tasks import make_task
+
+    task = make_task("flipflop", {"n_bits": 2, "T": 20})
+    N = 4
+    cfg = ModelConfig(n_in=2, n_rec=N, n_out=2, activation="relu", dtype="float64")
+    params = Params(W_in=np.ones((N, 2)), W=2 * np.eye(N), b=np.ones(N), W_out=np.zeros((2, N)), b_out=np.zeros(2))
+    saved = SavedModel(params, cfg, {})  # x -> 1.2 x + 0.2 on the positive orthant: everything diverges
+    settings = {"n_trials": 4, "n_initial": 8, "basin_resolution": 8, "lyapunov_trajectories": 2,
+                "lyapunov_steps": 20, "lyapunov_transient": 0}
+    points, parrays = dynamics.fixed_point_analysis(saved, task, settings)
+    table, arrays, extra = dynamics.manifold_analysis(saved, task, points, parrays, settings)
+    assert len(table) == 0 and arrays["piece_point"].shape == (0, N) and len(extra["intersections"]) == 0
+    assert list(extra["basins"]["attractor"]) == [-1] and extra["basins"]["volume"].iloc[0] == 1.0

@@ -523,15 +523,17 @@ def plane_section(manifold: ManifoldND, origin, axes, extent, tol: float = 1e-9)
 # storage
 
 
-def arrays(manifolds: list) -> dict:
-    """Flat arrays of the pieces of several manifolds, for an npz.
+def arrays(manifolds: list, n: int | None = None) -> dict:
+    """Flat arrays of the pieces of several manifolds (of networks with n units), for an npz.
 
     piece_manifold (P,), piece_region (P, N) bool, piece_point (P, N), piece_dimension (P,),
     piece_generation (P,), piece_fold (P,); each piece's subspace as the smaller of its basis
     and its normals: piece_normal (P,) bool, vectors (V, N) with vector_piece (V,).
     """
     rows = [(m, p) for m, man in enumerate(manifolds) for p in man.pieces]
-    N = manifolds[0].orbit.shape[1] if manifolds else 0
+    N = manifolds[0].orbit.shape[1] if manifolds else n
+    if N is None:
+        raise ValueError("arrays of no manifolds need the number of units n")
     vecs, vec_piece, normal = [], [], []
     for i, (_, p) in enumerate(rows):
         use_normals = p.dimension > N / 2

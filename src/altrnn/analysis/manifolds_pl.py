@@ -414,6 +414,8 @@ def attractor_labels(system: PLSystem, X, orbits, ids, n_steps: int = 5000, tol:
     labels = np.full(len(X), -1)
     steps = np.full(len(X), n_steps)
     active = np.arange(len(X))
+    if not orbits:  # nothing to reach
+        return labels, steps
     if orbits:
         targets = np.concatenate(orbits)
         owner = np.repeat(ids, [len(o) for o in orbits])

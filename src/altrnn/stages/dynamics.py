@@ -317,7 +317,7 @@ def pl_manifolds(saved: SavedModel, task, points: pd.DataFrame, point_arrays: di
               "separatrix_point": np.concatenate(sep_rows) if sep_rows else np.empty(0, dtype=np.int64),
               "basin_labels": np.array(labels), "basin_s1": np.array(s1), "basin_s2": np.array(s2),
               "condition_names": np.array(names, dtype=str)}
-    pieces = manifolds_nd.arrays(grown)
+    pieces = manifolds_nd.arrays(grown, cfg.n_rec)
     summary_rows = np.flatnonzero((table["branch"] == -1).to_numpy())
     pieces["piece_manifold"] = summary_rows[pieces["piece_manifold"]] if len(summary_rows) else pieces["piece_manifold"]
     arrays.update(pieces)
