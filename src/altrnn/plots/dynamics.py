@@ -55,9 +55,12 @@ def fixed_point_panels(points: dict[str, tuple[pd.DataFrame, dict]], task: str):
 
 
 def manifold_panels(nets: dict[str, tuple], task: str):
-    """One panel per network: basins (ReLU), manifold curves and fixed points in PC1-PC2.
+    """One panel per network: basins (ReLU), separatrices, unstable branches and fixed points in PC1-PC2.
 
-    nets: net_id -> (points table, points arrays, manifolds table, manifolds arrays).
+    nets: net_id -> (points table, points arrays, manifolds table, manifolds arrays). ReLU networks
+    show their first analysis input: basins shaded by attractor, the stable manifolds of saddles as
+    the separatrices they are (black: where they cut the PC1-PC2 plane), the exact 1-D unstable
+    branches (red) and the support points of higher-dimensional unstable manifolds (red dots).
     """
     names = net_order(nets)
     ncols = min(4, len(names))
@@ -67,33 +70,55 @@ def manifold_panels(nets: dict[str, tuple], task: str):
         points, parrays, table, marrays = nets[net]
         attractors = sorted(set(points.index[points["stability"] == "stable"]))
         colours = dict(zip(attractors, palette("hues", len(attractors))))
-        if "basin_labels" in marrays:
-            labels = marrays["basin_labels"]
+        pl = "basin_labels" in marrays
+        shown = table.index
+        if pl:
+            labels, s1, s2 = (np.asarray(marrays[k]) for k in ("basin_labels", "basin_s1", "basin_s2"))
+            if labels.ndim == 3:  # one map per input: the first
+                labels, s1, s2 = labels[0], s1[0], s2[0]
             rgb = np.ones(labels.shape + (3,))
             for r, c in colours.items():
                 rgb[labels == r] = 0.35 + 0.65 * np.asarray(c)  # light shade of the attractor's colour
-            s1, s2 = marrays["basin_s1"], marrays["basin_s2"]
             ax.imshow(rgb, origin="lower", extent=(s1[0], s1[-1], s2[0], s2[-1]), aspect="auto", zorder=0)
+            first = str(np.asarray(marrays["condition_names"])[0]) if "condition_names" in marrays else None
+            if first is not None:
+                shown = table.index[table["condition"].astype(str) == first]
+            if "separatrix" in marrays and len(marrays["separatrix"]):
+                rows = np.asarray(marrays["separatrix_point"])
+                keep = points["condition"].astype(str).to_numpy()[rows] == first if first is not None else rows >= 0
+                for seg in np.asarray(marrays["separatrix"])[keep]:
+                    ax.plot(seg[:, 0], seg[:, 1], color="k", lw=1.2, solid_capstyle="butt", zorder=2)
+            ax.set(xlim=(s1[0], s1[-1]), ylim=(s2[0], s2[-1]))
         traj = parrays["trajectories_pc"]
         ax.plot(traj[..., 0], traj[..., 1], color="0.75", lw=0.4, zorder=1)
-        for i, row in enumerate(table.itertuples()):
+        branch = table["branch"] if "branch" in table else pd.Series(0, index=table.index)
+        for i in shown:
+            row = table.loc[i]
             curve = marrays["curves"][marrays["curve_row"] == i]
-            colour = colours.get(row.reaches, "0.4") if row.kind == "unstable" else "tab:blue"
-            if "basin_labels" in marrays and row.kind == "unstable":
+            if branch[i] < 0:  # a whole manifold of a ReLU network: its support points
+                if row["kind"] == "unstable" and row.get("dimension", 1) > 1:
+                    ax.scatter(curve[:, 0], curve[:, 1], s=1, color="tab:red", alpha=0.4, linewidth=0, zorder=2)
+                continue
+            colour = colours.get(row["reaches"], "0.4") if row["kind"] == "unstable" else "tab:blue"
+            if pl and row["kind"] == "unstable":
                 colour = "tab:red"
-            reached = row.reaches >= 0 or row.kind == "stable" or "basin_labels" in marrays
+            reached = row["reaches"] >= 0 or row["kind"] == "stable" or pl
             ax.plot(curve[:, 0], curve[:, 1], color=colour, lw=1.0 if reached else 0.4,
                     alpha=1.0 if reached else 0.5, zorder=2)
         fixed = points[points["kind"] != "slow"]
         for row in fixed.itertuples():
             ax.scatter(row.pc1, row.pc2, marker=STABILITY_MARKERS[row.stability], s=30, zorder=3,
                        color=colours.get(row.Index, "k"), edgecolor="k", linewidth=0.5)
-        ax.set(title=f"{net} ({len(table)} branches)", xticks=[], yticks=[])
+        n = int((branch[shown] < 0).sum()) if pl else len(table)
+        ax.set(title=f"{net} ({n} {'manifolds' if pl else 'branches'})", xticks=[], yticks=[])
         ax.title.set_fontsize(8)
     for ax in axes.flat[len(names):]:
         ax.axis("off")
+    handles = [plt.Line2D([], [], color="k", lw=1.2, label="separatrix (stable manifold)"),
+               plt.Line2D([], [], color="tab:red", lw=1.0, label="unstable manifold")]
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=7, frameon=False)
     fig.suptitle(f"{task}: invariant manifolds of saddles (PC1, PC2)", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    fig.tight_layout(rect=(0, 0.04, 1, 0.96))
     return fig
 
 
