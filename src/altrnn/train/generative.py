@@ -26,14 +26,15 @@ for full3 and cyclic4):
     linear2  N=32   400 steps (14 s CPU)   0.121 / 0.135 / 0.161 -> 0.006 / 0.004 / 0.036
     cyclic4  N=64  1500 steps (83 s CPU)   0.055 / 0.343 / 0.230 -> 0.015 / 0.058 / 0.057
     full3    N=64  1500 steps (78 s CPU)   0.012 / 0.266 / 0.193 -> 0.062 / 0.041 / 0.083
-    full3    N=64   600 steps, 2 noise inputs         0.013 / 0.273 / 0.198 -> 0.029 / 0.024 / 0.076
+    full3    N=64   600 steps (29 s CPU)   0.013 / 0.273 / 0.198 -> 0.029 / 0.024 / 0.076  (2 noise inputs)
 
 So linear2 reaches a tolerance of 0.05 on all three in 400 steps; full3 and
 cyclic4 learn their transitions but stay near 0.05-0.09 at this budget (full3
 trades occupancy for transitions; a fixed tau of 0.1 or 0.2, lr 1e-3 or MMD
-did not help within 600 steps, a second noise input did). With epsilon 1 and 64 sequences of 50 symbols the
-sample divergence barely separates the HMM from an i.i.d. or a slower chain,
-hence the shorter sequences, larger batches and epsilon 2.
+did not help within 600 steps, a second noise input did). With epsilon 1 and
+64 sequences of 50 symbols the sample divergence barely separates the HMM
+from an i.i.d. or a slower chain, hence the shorter sequences, larger batches
+and epsilon 2.
 """
 
 from __future__ import annotations
