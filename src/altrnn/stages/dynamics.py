@@ -311,6 +311,7 @@ def pl_manifolds(saved: SavedModel, task, points: pd.DataFrame, point_arrays: di
         seps.append(seg)
         sep_rows.append(saddles[owner])
     table = pd.DataFrame(rows, columns=MANIFOLD_COLUMNS)
+    table = table.astype({c: "Int64" for c in ("dimension", "pieces", "regions", "folds", "lost")})  # NA: a branch
     arrays = {"curves": np.concatenate(curves) if curves else np.empty((0, 3)),
               "curve_row": np.concatenate(curve_rows) if curve_rows else np.empty(0, dtype=np.int64),
               "separatrix": np.concatenate(seps) if seps else np.empty((0, 2, 2)),
