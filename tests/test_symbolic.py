@@ -108,6 +108,26 @@ def test_symbols_of_a_relu_network_use_every_unit():
         symbolic.region_symbols(states, 4)
 
 
+def test_symbols_of_networks_wider_than_int64_stay_distinct():
+    """A 70-unit ReLU network: symbols are exact Python ints, equal to the bit string read in base 2, and the
+    graph of two states differing only in unit 69 has two regions."""
+    rng = np.random.default_rng(0)
+    states = rng.normal(size=(5, 4, 70))
+    states[1, 0] = states[0, 0]
+    states[1, 0, 69] = -states[0, 0, 69]
+    sym = symbolic.region_symbols(states, 70)
+    assert sym.shape == (5, 4)
+    for idx in np.ndindex(sym.shape):
+        text = "".join("1" if v > 0 else "0" for v in states[idx])  # unit 0 first
+        assert sym[idx] == int(text[::-1], 2)
+        assert symbolic.symbol_names([sym[idx]], 70) == [text]
+    assert sym[0, 0] != sym[1, 0] and abs(sym[0, 0] - sym[1, 0]) == 2 ** 69
+    graph = symbolic.symbolic_graph(symbolic.symbol_sequences(states, 70), 70)
+    assert graph.visits.sum() == 20 and graph.counts.sum() == 4 * 4
+    table = symbolic.region_table(graph)
+    assert list(table["symbol"]) == sorted(set(sym.ravel().tolist()))
+
+
 def test_stage_tables_and_figure(tmp_path):
     """The workflow stage on a small AL-RNN under the flip-flop's inputs: tables consistent with the network's
     own trajectories and with its exact fixed points, and a figure."""

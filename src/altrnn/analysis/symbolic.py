@@ -35,13 +35,32 @@ import pandas as pd
 REGION_COLUMNS = ("symbol", "pattern", "occupancy", "n_visits", "n_successors", "p_stay", "fixed_points", "cycles")
 
 
+MAX_INT64_SWITCH = 62  # up to this many switching units a symbol is an int64; beyond, a Python int (object array)
+
+
 def region_symbols(states, n_switch: int) -> np.ndarray:
-    """The symbol (int) of each state (..., N): sum over units i < n_switch of (x_i > 0) 2^i."""
+    """The symbol of each state (..., N): sum over units i < n_switch of (x_i > 0) 2^i.
+
+    int64 for n_switch <= 62; for wider networks (a 64-unit ReLU network) the symbols are Python ints in an
+    object array, so that every region keeps its own symbol.
+    """
     x = np.asarray(states)
-    if not 0 <= n_switch <= min(x.shape[-1], 62):
-        raise ValueError(f"n_switch must be between 0 and min(N, 62), got {n_switch} with N = {x.shape[-1]}")
-    bits = (x[..., :n_switch] > 0).astype(np.int64)
-    return bits @ (np.int64(1) << np.arange(n_switch, dtype=np.int64))
+    if not 0 <= n_switch <= x.shape[-1]:
+        raise ValueError(f"n_switch must be between 0 and N = {x.shape[-1]}, got {n_switch}")
+    bits = x[..., :n_switch] > 0
+    if n_switch <= MAX_INT64_SWITCH:
+        return bits.astype(np.int64) @ (np.int64(1) << np.arange(n_switch, dtype=np.int64))
+    packed = np.packbits(bits, axis=-1, bitorder="little")
+    out = np.empty(bits.shape[:-1], dtype=object)
+    for idx in np.ndindex(out.shape):
+        out[idx] = int.from_bytes(packed[idx].tobytes(), "little")
+    return out
+
+
+def _symbol_array(symbols) -> np.ndarray:
+    """Symbols as int64, or as Python ints (object) when they are wider than int64."""
+    a = np.asarray(symbols)
+    return a if a.dtype == object else a.astype(np.int64)
 
 
 def symbol_names(symbols, n_switch: int) -> list[str]:
@@ -112,7 +131,7 @@ class SymbolicGraph:
 
 def symbolic_graph(sequences, n_switch: int) -> SymbolicGraph:
     """Topological and geometric graph of symbol sequences (B, T) or (T,) (one trial)."""
-    seq = np.atleast_2d(np.asarray(sequences, dtype=np.int64))
+    seq = np.atleast_2d(_symbol_array(sequences))
     symbols, inverse = np.unique(seq, return_inverse=True)
     idx = inverse.reshape(seq.shape)
     K = len(symbols)
@@ -166,5 +185,5 @@ def region_table(graph: SymbolicGraph, orbits=(), labels=None) -> pd.DataFrame:
                      "fixed_points": ";".join(map(str, fixed.get(sym, []))),
                      "cycles": ";".join(map(str, cycles.get(sym, [])))})
     return pd.DataFrame(rows, columns=list(REGION_COLUMNS)).astype(
-        {"symbol": np.int64, "pattern": object, "occupancy": float, "n_visits": np.int64, "n_successors": np.int64,
+        {"symbol": np.int64 if graph.n_switch <= MAX_INT64_SWITCH else object, "pattern": object, "occupancy": float, "n_visits": np.int64, "n_successors": np.int64,
          "p_stay": float, "fixed_points": object, "cycles": object})
