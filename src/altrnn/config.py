@@ -164,7 +164,7 @@ class DynamicsConfig:
     cycle_return_tol: float = _f(0.01, exclusive_minimum=0)  # return distance, relative to the orbit's spread
     phase_tol: float = _f(0.05, exclusive_minimum=0)  # a cycle's multiplier this close to 1 along it: the phase
     n_plot_trials: int = _f(16, minimum=1)  # trajectories stored (in PCA coordinates) for the figures
-    max_saddles: int = _f(4, minimum=0)  # manifolds are grown for at most this many saddles (and cycles) per input
+    max_saddles: typing.Optional[int] = _f(None, minimum=0)  # cap on saddles (and cycles) per input given manifolds; None: every one
     basin_resolution: int = _f(60, minimum=2)  # grid points per side of the ReLU basin map
     basin_samples: int = _f(256, minimum=0)  # ReLU: visited states whose attractor gives the basin volumes
     manifold_steps: int = _f(10, minimum=0)  # ReLU: steps the support points of each manifold are pushed

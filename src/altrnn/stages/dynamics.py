@@ -257,7 +257,7 @@ def pl_manifolds(saved: SavedModel, task, points: pd.DataFrame, point_arrays: di
         sub = points.iloc[idx]
         saddles = idx[(sub["stability"] == "saddle").to_numpy()]
         stable = idx[(sub["stability"] == "stable").to_numpy()]
-        if len(saddles) > s["max_saddles"]:
+        if s["max_saddles"] is not None and len(saddles) > s["max_saddles"]:
             log.info("%s: manifolds of %d of %d saddles (max_saddles)", name, s["max_saddles"], len(saddles))
         found = {"stable": [], "unstable": []}
         for r in saddles[: s["max_saddles"]]:
@@ -275,6 +275,9 @@ def pl_manifolds(saved: SavedModel, task, points: pd.DataFrame, point_arrays: di
                 grown.append(m)
                 if kind == "stable":
                     seg, _ = manifolds_nd.plane_section(m, mean, axes[:2], extent)
+                    # a piece spans its affine subspace within the region, more than the manifold may fill:
+                    # keep the segments whose midpoint runs into the saddle, as for the boundary sections
+                    seg = seg[[_runs_into(system, mean + t.mean(axis=0) @ axes[:2], orbit) for t in seg]]
                     seps.append(seg)
                     sep_rows.append(np.full(len(seg), r))
                 add_curve({"condition": name, "kind": kind, "point": int(r), "branch": -1, "direction": 0, "sign": 0,
@@ -387,6 +390,17 @@ def _basin_volumes(params, cfg, u, states, point_arrays, name, stable, s, c) -> 
     half = z * np.sqrt(shares * (1 - shares) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return pd.DataFrame({"condition": name, "attractor": attractor, "volume": shares,
                          "low": np.clip(centre - half, 0, 1), "high": np.clip(centre + half, 0, 1), "n_samples": n})
+
+
+def _runs_into(system, x, orbit, n_max: int = 500, tol: float = 1e-8) -> bool:
+    """Whether the forward orbit of x comes within tol of a point of `orbit` (a saddle or saddle cycle)."""
+    for _ in range(n_max):
+        if np.min(np.linalg.norm(orbit - x, axis=1)) < tol:
+            return True
+        x = system.step(x)
+        if not np.all(np.isfinite(x)):
+            return False
+    return False
 
 
 def _nearest_orbit(x, rows, point_arrays, tol=1e-3) -> int:
