@@ -37,3 +37,14 @@ def flipflop():
         x0 = sample_initial_states(states, 256, 0.1, np.random.default_rng(1))
         fp = find_fixed_points(params, cfg, np.zeros(3), x0, visited=states)
     return params, cfg, states, fp
+
+
+# The longest test files (real Snakemake studies, SLURM, re-run checks), measured: started first, so that the
+# two workers (pyproject: -n 2 --dist loadfile) finish together instead of one waiting on a long file at the end.
+LONGEST_FIRST = ["test_slurm.py", "test_degeneracy_study.py", "test_reliability.py", "test_workflow.py",
+                 "test_studies.py", "test_insd_tradeoff.py", "test_insd_distance.py", "test_gaming.py"]
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept otherwise
