@@ -171,3 +171,16 @@ def test_stage_tables_and_figure(tmp_path):
     stage.figure_job([d / "symbolic.csv" for d in paths], [d / "symbolic_edges.csv" for d in paths], "flipflop",
                      tmp_path / "symbolic.pdf", tmp_path / "symbolic.png")
     assert (tmp_path / "symbolic.pdf").stat().st_size > 1000 and (tmp_path / "symbolic.png").stat().st_size > 1000
+
+
+def test_entropy_by_components_equals_the_dense_spectral_radius():
+    """Many transient regions around a few cycles: the component-wise radius equals the whole matrix's."""
+    rng = np.random.default_rng(1)
+    A = (rng.random((60, 60)) < 0.03).astype(float)
+    A[np.tril_indices(60)] = 0  # a DAG of transient regions ...
+    A[5, 5] = 1  # ... with a self-loop, a 2-cycle and a golden-mean pair
+    A[10, 11] = A[11, 10] = 1
+    A[20, 21] = A[21, 20] = A[20, 20] = 1
+    dense = np.log(np.max(np.abs(np.linalg.eigvals(A))))
+    assert symbolic.topological_entropy(A) == pytest.approx(dense, abs=1e-12)
+    assert symbolic.topological_entropy(A) == pytest.approx(np.log((1 + 5 ** 0.5) / 2), abs=1e-12)

@@ -148,7 +148,18 @@ def topological_entropy(adjacency) -> float:
         raise ValueError(f"adjacency must be a square matrix, got shape {A.shape}")
     if A.size == 0:
         return 0.0
-    rho = float(np.max(np.abs(np.linalg.eigvals(A))))
+    # The spectral radius of a non-negative matrix is the largest over its strongly connected components
+    # (block-triangular form), so a wide network's thousands of transient regions cost no eigenvalues.
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n, labels = connected_components(csr_matrix(A), directed=True, connection="strong")
+    sizes = np.bincount(labels, minlength=n)
+    single = sizes[labels] == 1
+    rho = float(np.max(np.diag(A)[single], initial=0.0))  # a lone region: its self-loop
+    for c in np.flatnonzero(sizes > 1):
+        idx = np.flatnonzero(labels == c)
+        rho = max(rho, float(np.max(np.abs(np.linalg.eigvals(A[np.ix_(idx, idx)])))))
     return float(np.log(rho)) if rho > 1e-9 else 0.0
 
 
@@ -174,13 +185,14 @@ def region_table(graph: SymbolicGraph, orbits=(), labels=None) -> pd.DataFrame:
             target.setdefault(int(sym), []).append(label)
     symbols = sorted(set(graph.symbols.tolist()) | set(fixed) | set(cycles))
     P = graph.transition_probabilities
+    successors = graph.adjacency.sum(axis=1)
     rows = []
     for sym in symbols:
         i = graph.index(sym)
         rows.append({"symbol": sym, "pattern": symbol_names([sym], graph.n_switch)[0],
                      "occupancy": float(graph.occupancy[i]) if i >= 0 else 0.0,
                      "n_visits": int(graph.visits[i]) if i >= 0 else 0,
-                     "n_successors": int(graph.adjacency[i].sum()) if i >= 0 else 0,
+                     "n_successors": int(successors[i]) if i >= 0 else 0,
                      "p_stay": float(P[i, i]) if i >= 0 else 0.0,
                      "fixed_points": ";".join(map(str, fixed.get(sym, []))),
                      "cycles": ";".join(map(str, cycles.get(sym, [])))})

@@ -15,14 +15,17 @@ def _labels(column) -> list[set]:
             for v in column]
 
 
-def draw_graph(ax, table: pd.DataFrame, edges: pd.DataFrame, max_size: float = 600.0):
+def draw_graph(ax, table: pd.DataFrame, edges: pd.DataFrame, max_size: float = 600.0, max_edges: int = 300):
     """One network's region graph in the PCA plane of its visited states.
 
     Node area = occupancy; colour = probability of staying in the region; edge width and opacity =
     transition probability (self-transitions are the colour); a star marks a region holding a stable
-    fixed point, a cross one holding only unstable ones, a ring one on an exact cycle.
+    fixed point, a cross one holding only unstable ones, a ring one on an exact cycle. A wide ReLU network
+    visits thousands of regions: only the max_edges most frequent transitions are drawn.
     """
     pos = {int(s): (x, y) for s, x, y in zip(table["symbol"], table["pc1"], table["pc2"])}
+    if len(edges) > max_edges:
+        edges = edges.sort_values("count", ascending=False, kind="stable").head(max_edges)
     for s, t, p in zip(edges["source"], edges["target"], edges["probability"]):
         if s == t or int(s) not in pos or int(t) not in pos:
             continue
