@@ -25,7 +25,6 @@ silently dropped.
 from __future__ import annotations
 
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -58,13 +57,13 @@ def read_arrays(path) -> dict[str, np.ndarray]:
             raise WeightsFileError(f"{path}: not a readable .safetensors file: {exc}") from None
     if path.suffix != ".npz":
         raise WeightsFileError(f"{path}: not an .npz or .safetensors file")
+    from ..errors import ResultFileError
+    from ..io import read_npz
+
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise WeightsFileError(f"{path}: file not found") from None
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise WeightsFileError(f"{path}: not a readable .npz file (truncated or corrupted?): {exc}") from None
+        return read_npz(path)
+    except ResultFileError as exc:  # the same message, as this module's error
+        raise WeightsFileError(str(exc)) from None
 
 
 def detect_naming(arrays: dict, path) -> str:
