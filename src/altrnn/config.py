@@ -29,7 +29,7 @@ from . import netids
 
 __all__ = ["ConfigError", "ModelSection", "TrainConfig", "StandardConfig", "InsdConfig", "EvaluateConfig",
            "DynamicsConfig", "SimilarityConfig", "DecodingConfig", "GamingConfig", "StressConfig", "RecordingsConfig", "ThreadsConfig",
-           "BifurcationsConfig", "ImportedNetwork", "Settings", "Study", "Config", "load",
+           "BifurcationsConfig", "SurrogateConfig", "ImportedNetwork", "Settings", "Study", "Config", "load",
            "canonical", "json_schema", "SECTIONS", "ENTRY_SECTIONS"]
 
 METRICS = ("cka", "rsa", "procrustes", "dsa")
@@ -222,6 +222,37 @@ class BifurcationsConfig:
 
 
 @dataclass(frozen=True)
+class SurrogateConfig:
+    """An AL-RNN fitted to each network's own states, its exact fixed points and cycles matched to the network's
+    (stage `surrogate`, config/README.md)."""
+
+    enabled: bool = _f(False)
+    nets: typing.Optional[tuple[str, ...]] = _f(None, min_items=1, unique=True)  # network ids; None: every trained one
+    n_components: typing.Optional[int] = _f(None, minimum=1)  # PCA axes fitted; None: the fewest reaching `variance`
+    variance: float = _f(0.9, exclusive_minimum=0, maximum=1)  # share of the states' variance the axes explain
+    n_latent: int = _f(16, minimum=1)  # M: units of the AL-RNN (at least the number of axes)
+    n_relu: int = _f(4, minimum=0)  # P: its ReLU units
+    n_trials: int = _f(64, minimum=2)  # noise-free task trials of the network (a test_fraction of them held out)
+    test_fraction: float = _f(0.25, exclusive_minimum=0, exclusive_maximum=1)
+    seed: int = _f(7, minimum=0)
+    max_iters: int = _f(1000, minimum=1)  # teacher-forcing iterations (the fit's budget)
+    lr: float = _f(1e-3, exclusive_minimum=0)
+    batch_size: int = _f(16, minimum=1)  # sequences per iteration
+    sequence_length: int = _f(30, minimum=2)  # steps per sequence
+    forcing_interval: int = _f(5, minimum=1)  # steps between forcings of the observed units
+    max_period: int = _f(8, minimum=1)  # longest exact cycle searched in the surrogate
+    tolerance: float = _f(0.1, exclusive_minimum=0)  # a match: mutual nearest within this x the states' spread
+
+    def __post_init__(self):
+        if self.n_relu > self.n_latent:
+            raise ConfigError(f"surrogate.n_relu: must be at most surrogate.n_latent = {self.n_latent}, "
+                              f"got {self.n_relu}")
+        if self.n_components is not None and self.n_components > self.n_latent:
+            raise ConfigError(f"surrogate.n_components: the AL-RNN observes its axes through as many units, so it "
+                              f"must be at most surrogate.n_latent = {self.n_latent}, got {self.n_components}")
+
+
+@dataclass(frozen=True)
 class StressConfig:
     """Stress grid: every network at every level of each out-of-distribution axis, against the standard group."""
 
@@ -304,7 +335,8 @@ def _imported(value, where: str) -> dict:
 SECTIONS = {"model": ModelSection, "train": TrainConfig, "standard": StandardConfig, "insd": InsdConfig,
             "evaluate": EvaluateConfig, "dynamics": DynamicsConfig, "similarity": SimilarityConfig,
             "decoding": DecodingConfig, "gaming": GamingConfig, "stress": StressConfig,
-            "bifurcations": BifurcationsConfig, "recordings": RecordingsConfig, "threads": ThreadsConfig}
+            "bifurcations": BifurcationsConfig, "recordings": RecordingsConfig, "surrogate": SurrogateConfig,
+            "threads": ThreadsConfig}
 ENTRY_SECTIONS = [s for s in SECTIONS if s != "threads"]  # what a task entry or study may override
 ENTRY_KEYS = ["task", "params", *ENTRY_SECTIONS, "imported"]  # imported: task entries only, never studies
 STUDY_KEYS = ["base", "axes", "combine", "condition_figures", "factor", *ENTRY_KEYS[:-1]]
@@ -522,6 +554,7 @@ class Settings:
     gaming: GamingConfig
     bifurcations: BifurcationsConfig
     recordings: RecordingsConfig
+    surrogate: SurrogateConfig
     study: str | None = None
     axes: dict = field(default_factory=dict)  # axis key -> this condition's value
     imported: dict = field(default_factory=dict)  # name -> ImportedNetwork (task entries only)
