@@ -277,6 +277,39 @@ def symbolic_targets():
     return out
 
 
+def surrogate_nets(label):
+    """The networks of a unit with surrogate.enabled that get an AL-RNN surrogate: surrogate.nets, else
+    every trained network."""
+    s = UNITS[label]
+    nets = list(s.surrogate.nets or s.trained_ids())
+    unknown = [n for n in nets if n not in s.net_ids()]
+    if unknown:
+        raise WorkflowError(
+            f"{label}: surrogate.nets names {unknown}, not networks of this unit ({s.net_ids()})"
+        )
+    return nets
+
+
+def surrogate_settings(label):
+    """What the surrogate job uses: the section without `enabled` and `nets` (which choose the jobs)."""
+    out = canonical(UNITS[label].surrogate)
+    return {k: v for k, v in out.items() if k not in ("enabled", "nets")}
+
+
+def surrogate_targets():
+    """Surrogate tables of the chosen networks of every figure unit with surrogate.enabled, and its figure."""
+    out = []
+    for u in figure_units():
+        if UNITS[u].surrogate.enabled:
+            for n in surrogate_nets(u):
+                out += [
+                    netids.net_file(u, n, f)
+                    for f in ("surrogate.npz", "surrogate.csv", "surrogate_fit.csv")
+                ]
+            out += [netids.figure_file(u, "surrogate", ext) for ext in ("pdf", "png")]
+    return out
+
+
 def all_targets():
     out = [f for label in UNITS for f in unit_targets(label)]
     return (
@@ -286,6 +319,7 @@ def all_targets():
         + recordings_targets()
         + bifurcation_targets()
         + symbolic_targets()
+        + surrogate_targets()
     )
 
 

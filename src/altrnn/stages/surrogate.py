@@ -1,0 +1,215 @@
+"""Stage `surrogate`: an AL-RNN fitted to a network's own trajectories, read exactly, and the unit's figure.
+
+Per network (settings: config.SurrogateConfig):
+
+1. Data: the network runs noise-free on n_trials of its task's trials (seed); the last
+   test_fraction of them are held out. Its states are projected on their top principal axes
+   (analysis.surrogate.Projection, fitted on the training trials).
+2. Fit: an AL-RNN with n_latent units, units 0..n_relu-1 ReLU, observing the projections directly
+   through its first D units, is fitted to them by teacher forcing (dsr.training), with the task's
+   inputs as its inputs.
+3. Exact analysis: under each input the dynamics stage analysed (fixed_points.npz), the surrogate's
+   fixed points and cycles up to max_period (analysis.plrnn.find_cycles, the dynamics stage's exact
+   search, seeded with the surrogate's own states), mapped back into the network's state space.
+4. Matching: with the network's own points (fixed_points.csv: optimised fixed and slow points and
+   periodic cycles; the exact ones for a piecewise-linear network), analysis.surrogate.match.
+
+Outputs: surrogate.npz (the AL-RNN's weights and config, the projection, its orbits in state space
+and in the dynamics stage's PCA plane, free-running trajectories in that plane), surrogate.csv
+(analysis.surrogate.MATCH_COLUMNS) and surrogate_fit.csv (split, measure, value: one-step and
+free-running r2 and D_stsp on the training and the held-out trials).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+
+import numpy as np
+import pandas as pd
+
+from ..analysis import dsr_metrics, plrnn
+from ..analysis import surrogate as sur
+from ..config import SurrogateConfig, parse_section
+from ..io import ResultFileError, load_model, read_npz, read_table, write_csv, write_npz
+from ..model import ModelConfig, Params, forward
+from ..netids import net_of
+from ..tasks import make_task
+
+log = logging.getLogger("altrnn.stages.surrogate")
+
+FIT_COLUMNS = ["split", "measure", "value"]
+POINT_COLUMNS = ["index", "kind", "period", "stability", "n_unstable", "spiral", "max_modulus", "eig_real",
+                 "eig_imag"]
+
+
+def settings_with_defaults(settings) -> SurrogateConfig:
+    return settings if isinstance(settings, SurrogateConfig) else parse_section(SurrogateConfig, settings, "surrogate")
+
+
+def network_trials(saved, task, n_trials: int, seed: int):
+    """Inputs (T, B, n_in) and noise-free states (T+1, B, N), float64, of the network on n_trials task trials."""
+    batch = task.batch(n_trials, np.random.default_rng(seed))
+    return batch.inputs.astype(np.float64), forward(saved.params, saved.config, batch.inputs).x.astype(np.float64)
+
+
+def reference_points(points: pd.DataFrame, arrays: dict, piecewise_linear: bool):
+    """The network's own points and cycles: (rows of fixed_points.csv with POINT_COLUMNS and condition,
+    their orbits (k, N) in state space)."""
+    methods = ("exact",) if piecewise_linear else ("optimised", "periodic")
+    rows = np.flatnonzero(points["method"].isin(methods).to_numpy())
+    orbits = [arrays["x"][r][None] if int(points["period"].iloc[r]) == 1 else arrays["orbit"][arrays["orbit_row"] == r]
+              for r in rows]
+    frame = points.iloc[rows].assign(index=rows)
+    # a near cycle's period in steps need not be an integer; > 1 is what marks it a cycle
+    return frame[["condition", *POINT_COLUMNS]].reset_index(drop=True), orbits
+
+
+def exact_orbits(params: Params, cfg: ModelConfig, u, visited, max_period: int, rng):
+    """The surrogate's exact fixed points and cycles under input u: (table, orbits (k, M)) (analysis.plrnn)."""
+    res = plrnn.find_cycles(params, cfg, u, visited_states=visited, max_period=max_period, rng=rng)
+    return res.table(), [np.asarray(o) for o in res.orbits]
+
+
+def _pc(x, mean, axes):
+    return (np.asarray(x) - mean) @ axes[:2].T
+
+
+def fit(latent, inputs, s: SurrogateConfig):
+    """The AL-RNN fitted to latent trajectories (T+1, B, D) driven by inputs (T, B, n_in) (dsr.training):
+    (params, config, initial state of the unobserved units (M - D,) or None (zeros), iterations, final loss).
+    Every trial starts from the network's initial state, so one initial state serves them all."""
+    raise NotImplementedError("waiting for dsr.training")
+
+
+def free_run(params: Params, cfg: ModelConfig, inputs, z0, n_obs: int, hidden0=None):
+    """Free-running latent trajectories (T+1, B, M) from observed initial states z0 (B, n_obs) and the
+    unobserved units' initial state hidden0 (M - n_obs,) (None: zeros)."""
+    x0 = np.zeros((z0.shape[0], cfg.n_rec))
+    x0[:, :n_obs] = z0
+    if hidden0 is not None:
+        x0[:, n_obs:] = hidden0
+    return forward(params, cfg, inputs, x0=x0).x.astype(np.float64)
+
+
+def fit_quality(params, cfg, inputs, latent, n_obs: int, hidden0=None) -> dict:
+    """One-step r2 (observed units reset to the data at every step), free-running r2 and D_stsp (gmm) of
+    the observed units over trials latent (T+1, B, D) driven by inputs (T, B, n_in)."""
+    T, B, D = latent.shape[0] - 1, latent.shape[1], n_obs
+    free = free_run(params, cfg, inputs, latent[0], D, hidden0)[:, :, :D]
+    # one step: the previous step's state with its observed units replaced by the data
+    x = free_run(params, cfg, inputs[:1], latent[0], D, hidden0)
+    one = np.empty_like(latent[1:])
+    state = x[0]
+    for t in range(T):
+        state = state.copy()
+        state[:, :D] = latent[t]
+        state = forward(params, cfg, inputs[t:t + 1], x0=state).x[1].astype(np.float64)
+        one[t] = state[:, :D]
+    return {"one_step_r2": sur.r2(latent[1:], one), "free_r2": sur.r2(latent[1:], free[1:]),
+            "d_stsp": dsr_metrics.state_space_divergence(latent[1:].reshape(-1, D), free[1:].reshape(-1, D),
+                                                         method="gmm")}
+
+
+def analyse(saved, task, points: pd.DataFrame, point_arrays: dict, settings):
+    """Fit, exact analysis and matching of one network: (match table, fit table, arrays for surrogate.npz)."""
+    s = settings_with_defaults(settings)
+    inputs, states = network_trials(saved, task, s.n_trials, s.seed)
+    n_test = max(1, int(round(s.test_fraction * s.n_trials)))
+    if n_test >= s.n_trials:
+        raise ValueError(f"surrogate.test_fraction {s.test_fraction} leaves no training trial of {s.n_trials}")
+    train, test = slice(0, s.n_trials - n_test), slice(s.n_trials - n_test, s.n_trials)
+    proj = sur.fit_projection(states[:, train], s.n_components, s.variance)
+    D = proj.n_components
+    if D > s.n_latent:
+        raise ValueError(f"surrogate.n_latent = {s.n_latent} is smaller than the {D} principal axes needed to explain "
+                         f"{s.variance:.0%} of the variance; raise n_latent or set n_components")
+    log.info("%d principal axes explain %.1f%% of the variance", D, 100 * proj.explained.sum())
+    latent = proj.to_latent(states)
+    params, cfg, hidden0, iterations, loss = fit(latent[:, train], inputs[:, train], s)
+    rows = []
+    for split, sl in (("train", train), ("test", test)):
+        q = fit_quality(params, cfg, inputs[:, sl], latent[:, sl], D, hidden0)
+        rows += [{"split": split, "measure": k, "value": v} for k, v in q.items()]
+    rows += [{"split": "all", "measure": k, "value": float(v)} for k, v in
+             (("n_components", D), ("explained_variance", proj.explained.sum()), ("n_latent", cfg.n_rec),
+              ("n_relu", cfg.n_relu), ("iterations", iterations), ("final_loss", loss))]
+    fit_table = pd.DataFrame(rows, columns=FIT_COLUMNS)
+    log.info("fit: %s", ", ".join(f"{r['split']} {r['measure']} {r['value']:.3g}" for r in rows[:6]))
+
+    # the surrogate's own visited states seed its exact search
+    visited = free_run(params, cfg, inputs, latent[0], D, hidden0)
+    pca_mean, pca_axes = point_arrays["pca_mean"], point_arrays["pca_axes"]
+    unit = sur.spread(states)
+    net_frame, net_orbits = reference_points(points, point_arrays, saved.config.piecewise_linear)
+    tables, orbit_pc, orbit_row, orbit_latent = [], [], [], []
+    n_points = 0
+    names = [str(n) for n in point_arrays["condition_names"]]
+    for c, name in enumerate(names):
+        u = point_arrays["condition_inputs"][c]
+        table, orbits = exact_orbits(params, cfg, u, visited, s.max_period, np.random.default_rng([s.seed, c]))
+        mapped = [proj.to_states(o[:, :D]) for o in orbits]
+        frame = table.assign(index=np.arange(n_points, n_points + len(table)), condition=name)
+        frame[["pc1", "pc2"]] = (np.array([_pc(m[0], pca_mean, pca_axes) for m in mapped]).reshape(-1, 2))
+        mine = (net_frame["condition"] == name).to_numpy()
+        theirs = net_frame[mine].reset_index(drop=True)
+        theirs_orbits = [o for o, m in zip(net_orbits, mine) if m]
+        theirs[["pc1", "pc2"]] = np.array([_pc(o[0], pca_mean, pca_axes) for o in theirs_orbits]).reshape(-1, 2)
+        tables.append(sur.match(name, frame, mapped, theirs, theirs_orbits, unit, s.tolerance))
+        for i, (o, m) in enumerate(zip(orbits, mapped)):
+            orbit_latent.append(o)
+            orbit_pc.append(_pc(m, pca_mean, pca_axes))
+            orbit_row.append(np.full(len(o), n_points + i))
+        n_points += len(table)
+        summ = sur.summary(tables[-1])
+        log.info("%s: %d exact points/cycles; matches: %s", name, len(table),
+                 "; ".join(f"{r.side} {r.kind} {r.n_matched}/{r.n}" for r in summ.itertuples()))
+    table = pd.concat(tables, ignore_index=True)
+    arrays = {
+        **params.as_dict(), "metadata": np.array(json.dumps({"model": asdict(cfg), "n_observed": D})),
+        **proj.arrays(),
+        "orbit": np.concatenate(orbit_latent) if orbit_latent else np.empty((0, cfg.n_rec)),
+        "orbit_pc": np.concatenate(orbit_pc) if orbit_pc else np.empty((0, 2)),
+        "orbit_row": np.concatenate(orbit_row) if orbit_row else np.empty(0, dtype=np.int64),
+        "generated_pc": _pc(proj.to_states(visited[:, : point_arrays["trajectories_pc"].shape[1], :D]), pca_mean,
+                            pca_axes),
+        "spread": np.array(unit),
+        "condition_names": np.array(names, dtype=str),
+    }
+    return table, fit_table, arrays
+
+
+def surrogate_job(kind: str, params: dict, settings: dict, model_path, points_path, point_arrays_path,
+                  npz_path, table_path, fit_path):
+    """The workflow's per-network job: surrogate.npz, surrogate.csv and surrogate_fit.csv."""
+    table, fit_table, arrays = analyse(load_model(model_path), make_task(kind, params), read_table(points_path),
+                                       read_npz(point_arrays_path), settings)
+    write_npz(npz_path, **arrays)
+    write_csv(table, table_path)
+    write_csv(fit_table, fit_path)
+
+
+def read_matches(path) -> pd.DataFrame:
+    """surrogate.csv, checked for its columns (a damaged file is a ResultFileError naming it)."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ResultFileError(f"{path}: not a readable table: {exc}") from None
+    missing = [c for c in sur.MATCH_COLUMNS if c not in table.columns]
+    if missing:
+        raise ResultFileError(f"{path}: missing column(s) {missing}; is it a surrogate.csv?")
+    return table
+
+
+def figure_job(table_paths, npz_paths, point_array_paths, label: str, pdf_path, png_path):
+    """The workflow's per-unit figure: every network's points and the surrogate's (plots.surrogate)."""
+    from ..plots import surrogate as plot
+    from ..plots.common import save_figure
+
+    nets = [net_of(f) for f in table_paths]
+    if nets != [net_of(f) for f in npz_paths] or nets != [net_of(f) for f in point_array_paths]:
+        raise ValueError("surrogate.csv, surrogate.npz and fixed_points.npz do not pair up by network")
+    data = {n: (read_matches(t), read_npz(z), read_npz(p))
+            for n, t, z, p in zip(nets, table_paths, npz_paths, point_array_paths)}
+    save_figure(plot.surrogate_panels(data, label), pdf_path, png_path)

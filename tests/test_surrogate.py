@@ -1,0 +1,165 @@
+"""Surrogates: projection, matching on hand-built point sets, and the stage on a ReLU teacher with known fixed points."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from altrnn.analysis import surrogate as sur
+from altrnn.config import SurrogateConfig
+from altrnn.io import SavedModel, read_npz, save_model, write_npz
+from altrnn.model import ModelConfig, Params
+from altrnn.stages import dynamics
+from altrnn.stages import surrogate as stage
+from altrnn.tasks import make_task
+
+ALPHA = 0.2
+
+
+def test_projection_round_trip_and_variance_rule():
+    """States with variances 9, 4, 1, 0.01 along random orthonormal axes: 90% of the variance needs 2 axes
+    (9/14.01 = 0.64, 13/14.01 = 0.93); the round trip is exact with all 4."""
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    coords = rng.standard_normal((4000, 4))
+    coords = (coords - coords.mean(0)) @ np.linalg.cholesky(np.linalg.inv(np.cov(coords.T, bias=True))) * [3, 2, 1, 0.1]
+    X = 5.0 + coords @ Q[:4]
+    p = sur.fit_projection(X, variance=0.9)
+    assert p.n_components == 2
+    np.testing.assert_allclose(p.explained, np.array([9, 4]) / 14.01, rtol=1e-6)
+    np.testing.assert_allclose(np.abs(p.axes @ Q[:2].T), np.eye(2), atol=1e-8)  # the axes, up to sign
+    full = sur.fit_projection(X, n_components=4)
+    np.testing.assert_allclose(full.to_states(full.to_latent(X)), X, atol=1e-10)
+    assert np.sqrt(np.mean(full.to_latent(X) ** 2)) == pytest.approx(1.0)  # the scale makes the RMS 1
+    assert sur.spread(X) == pytest.approx(np.sqrt(9 + 4 + 1 + 0.01), rel=1e-9)
+    with pytest.raises(ValueError, match="n_components"):
+        sur.fit_projection(X, n_components=7)
+
+
+def test_nearest_partners_and_unmatched():
+    """Points 0, 1, 5 against 0.05, 1.02, 3.5, 0.9: 0 <-> 0.05 and 1 <-> 1.02 match; 0.9's nearest is 1, which
+    prefers 1.02 (not mutual); 5 and 3.5 are each other's nearest but 1.5 apart (> tol)."""
+    a, b = np.array([0.0, 1.0, 5.0]), np.array([0.05, 1.02, 3.5, 0.9])
+    pa, da, ma, pb, db, mb = sur.nearest_partners(np.abs(a[:, None] - b[None]), tol=0.5)
+    np.testing.assert_array_equal(pa, [0, 1, 2])
+    np.testing.assert_allclose(da, [0.05, 0.02, 1.5])
+    np.testing.assert_array_equal(ma, [True, True, False])
+    np.testing.assert_array_equal(pb, [0, 1, 2, 1])
+    np.testing.assert_array_equal(mb, [True, True, False, False])
+    # nothing comparable (np.inf): no partner
+    pa, da, ma, *_ = sur.nearest_partners(np.full((2, 1), np.inf), tol=1.0)
+    np.testing.assert_array_equal(pa, [-1, -1])
+    assert np.isnan(da).all() and not ma.any()
+    pa, da, ma, pb, *_ = sur.nearest_partners(np.empty((2, 0)), tol=1.0)
+    np.testing.assert_array_equal(pa, [-1, -1])
+    assert len(pb) == 0
+
+
+def test_orbit_distance_of_circles_and_points():
+    """Concentric circles of radii 1 and 1.1 (200 points each): 0.1 apart; two points: Euclidean."""
+    t = np.linspace(0, 2 * np.pi, 200, endpoint=False)
+    c = np.stack([np.cos(t), np.sin(t), np.zeros_like(t)], axis=1)
+    assert sur.orbit_distance(c, 1.1 * c) == pytest.approx(0.1, abs=1e-3)
+    assert sur.orbit_distance([[0, 0, 0]], [[3, 4, 0]]) == pytest.approx(5.0)
+
+
+def _frame(condition, kinds, periods, stability):
+    n = len(kinds)
+    return pd.DataFrame({"condition": condition, "index": np.arange(10, 10 + n), "kind": kinds, "period": periods,
+                         "stability": stability, "n_unstable": 0, "spiral": False, "max_modulus": 0.5,
+                         "eig_real": 0.5, "eig_imag": 0.0, "pc1": 0.0, "pc2": 0.0})
+
+
+def test_match_table_keeps_points_and_cycles_apart():
+    """A surrogate point next to a network cycle is not matched to it; the matching cycle is, and the
+    disagreeing stability is reported."""
+    t = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+    ring = np.stack([np.cos(t), np.sin(t)], axis=1)
+    s = _frame("zero", ["fixed", "cycle"], [1, 12], ["stable", "stable"])
+    n = _frame("zero", ["cycle", "fixed", "slow"], [12.3, 1, 1], ["saddle", "stable", "stable"])
+    s_orbits = [np.array([[1.0, 0.0]]), 1.02 * ring]
+    n_orbits = [ring, np.array([[0.0, 0.0]]), np.array([[5.0, 5.0]])]
+    table = sur.match("zero", s, s_orbits, n, n_orbits, unit=1.0, tol=0.1)
+    assert list(table.columns) == sur.MATCH_COLUMNS
+    surr, net = table[table["side"] == "surrogate"], table[table["side"] == "network"]
+    np.testing.assert_array_equal(surr["partner"], [11, 10])  # the point's nearest point is (0, 0), 1 away
+    np.testing.assert_array_equal(surr["matched"], [False, True])
+    np.testing.assert_allclose(surr["distance"], [1.0, 0.02], atol=2e-3)
+    assert not surr["same_stability"].iloc[1]  # stable surrogate cycle, saddle network cycle
+    np.testing.assert_array_equal(net["matched"], [True, False, False])
+    np.testing.assert_array_equal(net["partner"], [11, 10, 10])
+    summ = sur.summary(table)
+    row = summ[(summ["side"] == "network") & (summ["kind"] == "point")].iloc[0]
+    assert (row["n"], row["n_matched"]) == (2, 0)
+
+
+# ---------------------------------------------------------------------------------------------- the stage
+
+def teacher():
+    """Two ReLU units inhibiting each other (W = [[0, -2], [-2, 0]], b = 1), input pushing them apart: stable
+    fixed points (1, -1) and (-1, 1), a saddle at (1/3, 1/3) (eigenvalues of J: 1 + a, 1 - 3a)."""
+    cfg = ModelConfig(n_in=1, n_rec=2, n_out=1, activation="relu", alpha=ALPHA, sigma_rec=0.0, dtype="float64")
+    p = Params(W_in=np.array([[1.5], [-1.5]]), W=np.array([[0.0, -2.0], [-2.0, 0.0]]), b=np.ones(2),
+               W_out=np.array([[1.0, -1.0]]), b_out=np.zeros(1))
+    return SavedModel(p, cfg, {})
+
+
+def oracle_fit(proj):
+    """The exact AL-RNN of the teacher in PCA coordinates z = Q (x - m) / s (units 0, 1; ReLU but read only
+    through zero weights) with the teacher's own state as units 2, 3: z' = (1 - a) z + a (Q W relu(x) +
+    Q (W_in u + b - m)) / s."""
+    t = teacher().params
+    Q, m, s = proj.axes, proj.mean, proj.scale
+    W = np.zeros((4, 4))
+    W[:2, 2:] = Q @ t.W / s
+    W[2:, 2:] = t.W
+    W_in = np.vstack([Q @ t.W_in / s, t.W_in])
+    b = np.concatenate([Q @ (t.b - m) / s, t.b])
+    cfg = ModelConfig(n_in=1, n_rec=4, n_out=1, activation="alrnn", n_relu=4, alpha=ALPHA, sigma_rec=0.0,
+                      dtype="float64")
+    return Params(W_in, W, b, np.zeros((1, 4)), np.zeros(1)), cfg
+
+
+def test_stage_maps_an_exact_surrogate_back_onto_the_teachers_points(tmp_path, monkeypatch):
+    """With the exact AL-RNN of a ReLU teacher as its surrogate, the stage recovers the teacher's three exact
+    fixed points in its state space (distance ~ 0, same stability), and the figure draws."""
+    task = make_task("flipflop", {"n_bits": 1, "T": 60, "p_pulse": 0.1})
+    saved = teacher()
+    points, arrays = dynamics.fixed_point_analysis(saved, task, {"n_trials": 16, "n_initial": 32, "max_period": 2})
+    exact = points[points["method"] == "exact"]
+    assert sorted(exact["stability"]) == ["saddle", "stable", "stable"]
+
+    def fit(latent, inputs, s):
+        proj = sur.fit_projection(stage.network_trials(saved, task, s.n_trials, s.seed)[1][:, :48], 2)
+        np.testing.assert_allclose(proj.to_latent(proj.to_states(latent)), latent, atol=1e-12)
+        params, cfg = oracle_fit(proj)
+        return params, cfg, np.zeros(2), 0, 0.0  # the teacher starts at 0
+
+    monkeypatch.setattr(stage, "fit", fit)
+    settings = SurrogateConfig(n_components=2, n_latent=4, n_relu=4, max_period=2)
+    table, fit_table, out = stage.analyse(saved, task, points, arrays, settings)
+    surr, net = table[table["side"] == "surrogate"], table[table["side"] == "network"]
+    assert len(surr) == 3 and net["matched"].all() and surr["matched"].all()
+    assert surr["distance"].max() < 1e-9 and surr["same_stability"].all()
+    q = fit_table.set_index(["split", "measure"])["value"]
+    assert q["test", "one_step_r2"] == pytest.approx(1.0) and q["test", "free_r2"] == pytest.approx(1.0)
+    assert q["test", "d_stsp"] == pytest.approx(0.0, abs=1e-9)
+
+    # the same through the workflow's job functions and files, then the figure
+    net = tmp_path / "results" / "flipflop" / "nets" / "ref"
+    net.mkdir(parents=True)
+    save_model(net / "model.npz", saved.params, saved.config, {})
+    points.to_csv(net / "fixed_points.csv", index=False)
+    write_npz(net / "fixed_points.npz", **arrays)
+    files = [net / f for f in ("surrogate.npz", "surrogate.csv", "surrogate_fit.csv")]
+    stage.surrogate_job("flipflop", task.params, {"n_components": 2, "n_latent": 4, "n_relu": 4, "max_period": 2},
+                        net / "model.npz", net / "fixed_points.csv", net / "fixed_points.npz", *files)
+    saved_table = stage.read_matches(files[1])
+    assert saved_table["matched"].all() and len(saved_table) == 6
+    z = read_npz(files[0])
+    assert int(z["orbit_row"].max()) == 2 and z["projection_axes"].shape == (2, 2)
+    stage.figure_job([files[1]], [files[0]], [net / "fixed_points.npz"], "flipflop", tmp_path / "f.pdf",
+                     tmp_path / "f.png")
+    assert (tmp_path / "f.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="pair up"):
+        stage.figure_job([files[1]], [files[0]], [tmp_path / "x" / "fixed_points.npz"], "flipflop", tmp_path / "g.pdf",
+                         tmp_path / "g.png")
