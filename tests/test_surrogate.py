@@ -62,11 +62,11 @@ def test_orbit_distance_of_circles_and_points():
     assert sur.orbit_distance([[0, 0, 0]], [[3, 4, 0]]) == pytest.approx(5.0)
 
 
-def _frame(condition, kinds, periods, stability):
+def _frame(condition, kinds, periods, stability, reaches=None):
     n = len(kinds)
     return pd.DataFrame({"condition": condition, "index": np.arange(10, 10 + n), "kind": kinds, "period": periods,
                          "stability": stability, "n_unstable": 0, "spiral": False, "max_modulus": 0.5,
-                         "eig_real": 0.5, "eig_imag": 0.0, "pc1": 0.0, "pc2": 0.0})
+                         "eig_real": 0.5, "eig_imag": 0.0, "pc1": 0.0, "pc2": 0.0, "reaches": reaches or [""] * n})
 
 
 def test_match_table_keeps_points_and_cycles_apart():
@@ -90,6 +90,23 @@ def test_match_table_keeps_points_and_cycles_apart():
     summ = sur.summary(table)
     row = summ[(summ["side"] == "network") & (summ["kind"] == "point")].iloc[0]
     assert (row["n"], row["n_matched"]) == (2, 0)
+
+
+def test_skeletons_agree_only_through_matched_partners():
+    """Saddles at 0 (both sides) whose branches reach the attractors at -1 and 1: the surrogate's saddle 10
+    reaches 11, 12, the network's saddle 10 reaches 11, 12 (matched in the same order): they agree. The
+    network's second saddle at 3 reaches an attractor at 4 that the surrogate lacks (unmatched): it
+    cannot agree, though its partner saddle reaches a matched point."""
+    s = _frame("u", ["fixed"] * 4, [1] * 4, ["saddle", "stable", "stable", "saddle"], ["11;12", "", "", "11"])
+    n = _frame("u", ["fixed"] * 5, [1] * 5, ["saddle", "stable", "stable", "saddle", "stable"],
+               ["11;12", "", "", "14", ""])
+    at = lambda *v: [np.array([[x, 0.0]]) for x in v]  # noqa: E731
+    table = sur.match("u", s, at(0, -1, 1, 3), n, at(0.01, -1, 1, 3, 4), unit=1.0, tol=0.1)
+    surr, net = table[table["side"] == "surrogate"], table[table["side"] == "network"]
+    assert surr["matched"].all() and list(net["matched"]) == [True, True, True, True, False]
+    np.testing.assert_array_equal(surr["same_reaches"], [True, True, True, False])
+    np.testing.assert_array_equal(net["same_reaches"], [True, True, True, False, False])
+    assert sur.summary(table).set_index("side").loc["network", "n_same_reaches"] == 3
 
 
 # ---------------------------------------------------------------------------------------------- the stage
@@ -135,11 +152,16 @@ def test_stage_maps_an_exact_surrogate_back_onto_the_teachers_points(tmp_path, m
         return params, cfg, np.zeros(2), 0, 0.0  # the teacher starts at 0
 
     monkeypatch.setattr(stage, "fit", fit)
+    manifolds = dynamics.manifold_analysis(saved, task, points, arrays, {"n_trials": 16, "basin_resolution": 4,
+                                                                          "basin_samples": 0})[0]
     settings = SurrogateConfig(n_components=2, n_latent=4, n_relu=4, max_period=2)
-    table, fit_table, out = stage.analyse(saved, task, points, arrays, settings)
+    table, fit_table, out = stage.analyse(saved, task, points, arrays, manifolds, settings)
     surr, net = table[table["side"] == "surrogate"], table[table["side"] == "network"]
     assert len(surr) == 3 and net["matched"].all() and surr["matched"].all()
     assert surr["distance"].max() < 1e-9 and surr["same_stability"].all()
+    # the saddle's two unstable branches reach the two stable points, on both sides
+    saddle = net[net["stability"] == "saddle"].iloc[0]
+    assert len(saddle["reaches"].split(";")) == 2 and table["same_reaches"].all()
     q = fit_table.set_index(["split", "measure"])["value"]
     assert q["test", "one_step_r2"] == pytest.approx(1.0) and q["test", "free_r2"] == pytest.approx(1.0)
     assert q["test", "d_stsp"] == pytest.approx(0.0, abs=1e-9)
@@ -150,9 +172,11 @@ def test_stage_maps_an_exact_surrogate_back_onto_the_teachers_points(tmp_path, m
     save_model(net / "model.npz", saved.params, saved.config, {})
     points.to_csv(net / "fixed_points.csv", index=False)
     write_npz(net / "fixed_points.npz", **arrays)
+    manifolds.to_csv(net / "manifolds.csv", index=False)
     files = [net / f for f in ("surrogate.npz", "surrogate.csv", "surrogate_fit.csv")]
     stage.surrogate_job("flipflop", task.params, {"n_components": 2, "n_latent": 4, "n_relu": 4, "max_period": 2},
-                        net / "model.npz", net / "fixed_points.csv", net / "fixed_points.npz", *files)
+                        net / "model.npz", net / "fixed_points.csv", net / "fixed_points.npz", net / "manifolds.csv",
+                        *files)
     saved_table = stage.read_matches(files[1])
     assert saved_table["matched"].all() and len(saved_table) == 6
     z = read_npz(files[0])

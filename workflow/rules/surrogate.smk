@@ -8,6 +8,7 @@ rule surrogate:
         model="results/{task}/nets/{net_id}/model.npz",
         points="results/{task}/nets/{net_id}/fixed_points.csv",
         point_arrays="results/{task}/nets/{net_id}/fixed_points.npz",
+        manifolds="results/{task}/nets/{net_id}/manifolds.csv",
         code=code("surrogate"),
     output:
         npz="results/{task}/nets/{net_id}/surrogate.npz",

@@ -10,4 +10,4 @@ if "pdf" in out.keys():
                 out.png)
 else:
     runtime.run(surrogate.surrogate_job, par.task, par.task_params, par.settings, inp.model, inp.points,
-                inp.point_arrays, out.npz, out.table, out.fit)
+                inp.point_arrays, inp.manifolds, out.npz, out.table, out.fit)

@@ -20,6 +20,10 @@ linear systems (analysis.plrnn). This module holds the geometry between the two:
   *matches* when each is the other's nearest and their distance, relative to
   the spread of the visited states (the RMS distance of the states from their
   mean), is at most `tol`.
+* `same_reaches`: the skeleton compared. `reaches` lists the objects (own
+  side) that a saddle's unstable branches reach (analysis.skeleton on either
+  side); a matched pair agrees when one's list, carried over by the matching,
+  is the other's (both empty for two attractors).
 * `r2`: the coefficient of determination of predictions, pooled over dimensions.
 """
 
@@ -34,7 +38,7 @@ from .periodic_orbits import distance_to_orbit
 
 MATCH_COLUMNS = ["condition", "side", "index", "kind", "period", "stability", "n_unstable", "spiral",
                  "max_modulus", "eig_real", "eig_imag", "partner", "distance", "matched", "same_stability",
-                 "same_spiral", "pc1", "pc2"]
+                 "same_spiral", "reaches", "same_reaches", "pc1", "pc2"]
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,8 @@ def match(condition: str, surrogate: pd.DataFrame, surrogate_orbits, network: pd
     """The match table (MATCH_COLUMNS) of one condition.
 
     surrogate, network: one row per object with the columns index (its row in its own results), kind,
-    period (> 1: a cycle), stability, n_unstable, spiral, max_modulus, eig_real, eig_imag, pc1, pc2;
+    period (> 1: a cycle), stability, n_unstable, spiral, max_modulus, eig_real, eig_imag, pc1, pc2,
+    reaches (';'-joined indices of the objects its unstable branches reach; '' none);
     *_orbits the matching orbits (k, N), all in the network's state space. Distances are divided by
     `unit` (the spread of the visited states) before they are compared with tol.
     """
@@ -161,20 +166,42 @@ def match(condition: str, surrogate: pd.DataFrame, surrogate_orbits, network: pd
     ps, ds, ms, pn, dn, mn = nearest_partners(dist, tol)
     parts = [_side("surrogate", surrogate, network, ps, ds, ms), _side("network", network, surrogate, pn, dn, mn)]
     out = pd.concat([p for p in parts if len(p)] or [pd.DataFrame(columns=MATCH_COLUMNS)], ignore_index=True)
-    return out.assign(condition=condition).reindex(columns=MATCH_COLUMNS)
+    out = out.assign(condition=condition).reindex(columns=MATCH_COLUMNS)
+    out["same_reaches"] = _same_reaches(out)
+    return out
+
+
+def _reach_set(value) -> set:
+    return {int(v) for v in str(value).split(";") if v not in ("", "nan", "None")} if isinstance(value, str) else set()
+
+
+def _same_reaches(table: pd.DataFrame) -> np.ndarray:
+    """Per row: matched, and its reached objects carried over by the matching are its partner's (module doc)."""
+    partner = {(side, int(i)): int(p) for side, i, p, m in
+               zip(table["side"], table["index"], table["partner"], table["matched"]) if m}
+    reach = {(side, int(i)): _reach_set(r) for side, i, r in zip(table["side"], table["index"], table["reaches"])}
+    out = np.zeros(len(table), dtype=bool)
+    for k, (side, i, m) in enumerate(zip(table["side"], table["index"], table["matched"])):
+        if m:
+            other = "network" if side == "surrogate" else "surrogate"
+            carried = {partner.get((side, r), -1) for r in reach[(side, int(i))]}
+            out[k] = carried == reach[(other, partner[(side, int(i))])]
+    return out
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per condition, side and kind: how many objects, how many matched, how many of those agree in
-    stability, and the median relative distance to the nearest partner."""
+    stability and in where their unstable branches lead, and the median relative distance to the
+    nearest partner."""
     t = table.assign(kind=np.where(table["period"] > 1, "cycle", "point"))
     rows = []
     for (cond, side, kind), g in t.groupby(["condition", "side", "kind"], sort=True):
         rows.append({"condition": cond, "side": side, "kind": kind, "n": len(g), "n_matched": int(g["matched"].sum()),
                      "n_same_stability": int((g["matched"] & g["same_stability"]).sum()),
+                     "n_same_reaches": int((g["matched"] & g["same_reaches"]).sum()),
                      "median_distance": float(g["distance"].median()) if g["distance"].notna().any() else np.nan})
     return pd.DataFrame(rows, columns=["condition", "side", "kind", "n", "n_matched", "n_same_stability",
-                                       "median_distance"])
+                                       "n_same_reaches", "median_distance"])
 
 
 def r2(true, predicted) -> float:

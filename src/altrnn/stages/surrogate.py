@@ -12,7 +12,9 @@ Per network (settings: config.SurrogateConfig):
    fixed points and cycles up to max_period (analysis.plrnn.find_cycles, the dynamics stage's exact
    search, seeded with the surrogate's own states), mapped back into the network's state space.
 4. Matching: with the network's own points (fixed_points.csv: optimised fixed and slow points and
-   periodic cycles; the exact ones for a piecewise-linear network), analysis.surrogate.match.
+   periodic cycles; the exact ones for a piecewise-linear network), analysis.surrogate.match; the
+   skeletons compared: where the unstable branches of the network's saddles lead (manifolds.csv)
+   and those of the surrogate's (analysis.skeleton on the surrogate).
 
 Outputs: surrogate.npz (the AL-RNN's weights and config, the projection, its orbits in state space
 and in the dynamics stage's PCA plane, free-running trajectories in that plane), surrogate.csv
@@ -29,7 +31,7 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
-from ..analysis import dsr_metrics, plrnn
+from ..analysis import dsr_metrics, fixed_points, plrnn, skeleton
 from ..analysis import surrogate as sur
 from ..config import SurrogateConfig, parse_section
 from ..io import ResultFileError, load_model, read_npz, read_table, write_csv, write_npz
@@ -54,22 +56,35 @@ def network_trials(saved, task, n_trials: int, seed: int):
     return batch.inputs.astype(np.float64), forward(saved.params, saved.config, batch.inputs).x.astype(np.float64)
 
 
-def reference_points(points: pd.DataFrame, arrays: dict, piecewise_linear: bool):
-    """The network's own points and cycles: (rows of fixed_points.csv with POINT_COLUMNS and condition,
-    their orbits (k, N) in state space)."""
+def reference_points(points: pd.DataFrame, arrays: dict, manifolds: pd.DataFrame, piecewise_linear: bool):
+    """The network's own points and cycles: (rows of fixed_points.csv with POINT_COLUMNS, condition and
+    reaches (the rows its unstable branches reach, from manifolds.csv), their orbits (k, N))."""
     methods = ("exact",) if piecewise_linear else ("optimised", "periodic")
     rows = np.flatnonzero(points["method"].isin(methods).to_numpy())
     orbits = [arrays["x"][r][None] if int(points["period"].iloc[r]) == 1 else arrays["orbit"][arrays["orbit_row"] == r]
               for r in rows]
-    frame = points.iloc[rows].assign(index=rows)
-    # a near cycle's period in steps need not be an integer; > 1 is what marks it a cycle
-    return frame[["condition", *POINT_COLUMNS]].reset_index(drop=True), orbits
+    branches = manifolds[(manifolds["kind"] == "unstable") & (manifolds["branch"] >= 0) & (manifolds["reaches"] >= 0)]
+    reached = branches.groupby("point")["reaches"].agg(lambda r: ";".join(str(int(v)) for v in sorted(set(r))))
+    frame = points.iloc[rows].assign(index=rows, reaches=[reached.get(r, "") for r in rows])
+    return frame[["condition", *POINT_COLUMNS, "reaches"]].reset_index(drop=True), orbits
 
 
 def exact_orbits(params: Params, cfg: ModelConfig, u, visited, max_period: int, rng):
-    """The surrogate's exact fixed points and cycles under input u: (table, orbits (k, M)) (analysis.plrnn)."""
+    """The surrogate's exact fixed points and cycles under input u, and where the unstable branches of
+    its saddle points lead: (table with `reaches`, orbits (k, M)) (analysis.plrnn, analysis.skeleton)."""
     res = plrnn.find_cycles(params, cfg, u, visited_states=visited, max_period=max_period, rng=rng)
-    return res.table(), [np.asarray(o) for o in res.orbits]
+    table, orbits = res.table(), [np.asarray(o) for o in res.orbits]
+    point = np.flatnonzero(table["period"].to_numpy() == 1)
+    cycle = np.flatnonzero((table["period"].to_numpy() > 1) & (table["stability"] == "stable").to_numpy())
+    fps = fixed_points.describe(params, cfg, u, np.array([orbits[i][0] for i in point]).reshape(-1, cfg.n_rec),
+                                table["q"].to_numpy()[point], np.full(len(point), "fixed"))
+    sk = skeleton.unstable_manifolds(params, cfg, u, fps, cycles=[orbits[i] for i in cycle])
+    reaches = {}
+    for k, r in zip(sk.saddle, sk.reaches):
+        if r >= 0:
+            reaches.setdefault(int(point[k]), set()).add(int(point[r]) if r < len(point) else int(cycle[r - len(point)]))
+    table["reaches"] = [sorted(reaches.get(i, ())) for i in range(len(table))]
+    return table, orbits
 
 
 def _pc(x, mean, axes):
@@ -112,7 +127,7 @@ def fit_quality(params, cfg, inputs, latent, n_obs: int, hidden0=None) -> dict:
                                                          method="gmm")}
 
 
-def analyse(saved, task, points: pd.DataFrame, point_arrays: dict, settings):
+def analyse(saved, task, points: pd.DataFrame, point_arrays: dict, manifolds: pd.DataFrame, settings):
     """Fit, exact analysis and matching of one network: (match table, fit table, arrays for surrogate.npz)."""
     s = settings_with_defaults(settings)
     inputs, states = network_trials(saved, task, s.n_trials, s.seed)
@@ -142,7 +157,7 @@ def analyse(saved, task, points: pd.DataFrame, point_arrays: dict, settings):
     visited = free_run(params, cfg, inputs, latent[0], D, hidden0)
     pca_mean, pca_axes = point_arrays["pca_mean"], point_arrays["pca_axes"]
     unit = sur.spread(states)
-    net_frame, net_orbits = reference_points(points, point_arrays, saved.config.piecewise_linear)
+    net_frame, net_orbits = reference_points(points, point_arrays, manifolds, saved.config.piecewise_linear)
     tables, orbit_pc, orbit_row, orbit_latent = [], [], [], []
     n_points = 0
     names = [str(n) for n in point_arrays["condition_names"]]
@@ -150,7 +165,8 @@ def analyse(saved, task, points: pd.DataFrame, point_arrays: dict, settings):
         u = point_arrays["condition_inputs"][c]
         table, orbits = exact_orbits(params, cfg, u, visited, s.max_period, np.random.default_rng([s.seed, c]))
         mapped = [proj.to_states(o[:, :D]) for o in orbits]
-        frame = table.assign(index=np.arange(n_points, n_points + len(table)), condition=name)
+        frame = table.assign(index=np.arange(n_points, n_points + len(table)), condition=name,
+                             reaches=[";".join(str(n_points + r) for r in rs) for rs in table["reaches"]])
         frame[["pc1", "pc2"]] = (np.array([_pc(m[0], pca_mean, pca_axes) for m in mapped]).reshape(-1, 2))
         mine = (net_frame["condition"] == name).to_numpy()
         theirs = net_frame[mine].reset_index(drop=True)
@@ -181,10 +197,10 @@ def analyse(saved, task, points: pd.DataFrame, point_arrays: dict, settings):
 
 
 def surrogate_job(kind: str, params: dict, settings: dict, model_path, points_path, point_arrays_path,
-                  npz_path, table_path, fit_path):
+                  manifolds_path, npz_path, table_path, fit_path):
     """The workflow's per-network job: surrogate.npz, surrogate.csv and surrogate_fit.csv."""
     table, fit_table, arrays = analyse(load_model(model_path), make_task(kind, params), read_table(points_path),
-                                       read_npz(point_arrays_path), settings)
+                                       read_npz(point_arrays_path), read_table(manifolds_path), settings)
     write_npz(npz_path, **arrays)
     write_csv(table, table_path)
     write_csv(fit_table, fit_path)
