@@ -1,15 +1,18 @@
-"""Speed of an INSD training iteration against a plain one, per part, old penalty code against new.
+"""Speed of an INSD training iteration against a plain one, per part (and optionally against older INSD code).
 
 An INSD iteration is a plain one (flip-flop batch, recurrent noise, loss_and_grad,
 gradient clipping, Adam step) plus the penalty factory (the frozen earlier
-networks' forward passes on the batch) and the penalty inside loss_and_grad.
-The old implementation is loaded from a checkout of an earlier commit
-(--old, e.g. made with `git worktree add /tmp/old_insd <commit>`): its
-altrnn/insd/penalty.py runs on top of this checkout's model code, so only
-the penalty differs. Everything is timed interleaved in one process, one
-repeat of each after the other; figures are medians over --repeats.
+networks' forward passes on the batch, the penalty storing their centred
+rates) and the penalty inside loss_and_grad. Defaults: the default config's
+INSD settings (lambda 2, rho 1e-3 relative) and model (float32, sigma_rec
+0.05), B = 64, T = 100, two earlier networks. --old loads the altrnn/insd
+package of another checkout (e.g. `git archive <commit> src | tar -x -C
+/tmp/old_insd`) on top of this checkout's model code, so that only the INSD
+code differs. Plain, new (and old) iterations and every part are timed
+interleaved in one process, one repeat of each after the other; figures are
+medians over --repeats.
 
-    python benchmarks/insd_speed.py --old /tmp/old_insd/src --threads 1 --csv insd_speed.csv
+    NUMBA_NUM_THREADS=1 python benchmarks/insd_speed.py --repeats 25 [--old /tmp/old_insd/src] [--csv FILE]
 """
 
 import argparse
@@ -23,97 +26,59 @@ import numpy as np
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--old", required=True, help="src directory of the old checkout (holds altrnn/insd/penalty.py)")
+    p.add_argument("--old", help="src directory of another checkout: its altrnn/insd is timed as 'old'")
     p.add_argument("--sizes", nargs="+", type=int, default=[64, 128], help="network sizes N")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--T", type=int, default=100)
     p.add_argument("--earlier", type=int, default=2, help="number of earlier networks")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    p.add_argument("--repeats", type=int, default=15)
-    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--lam", type=float, default=2.0)
+    p.add_argument("--rho", type=float, default=1e-3)
+    p.add_argument("--rho-mode", default="relative", choices=["absolute", "relative"])
+    p.add_argument("--repeats", type=int, default=25)
+    p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, default=1, help="BLAS and numba threads")
     p.add_argument("--csv", help="also write the table to this CSV file")
     return p.parse_args(argv)
 
 
 def load_old(src):
-    """The old altrnn/insd/penalty.py as module altrnn.insd._old_penalty (its relative imports: this checkout)."""
+    """The altrnn/insd package under src as altrnn._old_insd (its `..model` imports: this checkout's)."""
     import altrnn.insd
 
-    name = "altrnn.insd._old_penalty"
-    spec = importlib.util.spec_from_file_location(name, os.path.join(src, "altrnn", "insd", "penalty.py"))
+    name = "altrnn._old_insd"
+    folder = os.path.join(src, "altrnn", "insd")
+    spec = importlib.util.spec_from_file_location(name, os.path.join(folder, "__init__.py"),
+                                                  submodule_search_locations=[folder])
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    assert module.__file__ != altrnn.insd.penalty.__file__
+    assert module.__file__ != altrnn.insd.__file__
     return module
 
 
-def old_factory(old, earlier, lam, rho, rho_mode):
-    """The old insd_penalty_factory: null-space rates formed in float64 for every earlier network."""
-    from altrnn.model import forward
-
-    def factory(inputs, iteration):
-        targets = {name: old.null_space_rates(forward(net.params, net.config, inputs).r[1:], net.params.W_out)
-                   for name, net in earlier.items()}
-        return old.INSDPenalty(targets, lam=lam, rho=rho, rho_mode=rho_mode)
-
-    return factory
-
-
-def old_parts(old, rates, W_out, targets, lam, rho, rho_mode):
-    """The stages of the old INSDPenalty.__call__, as callables (targets: its float64 null-space rates)."""
-    from altrnn.model.kernels import matmul
-
-    P, B = old._projector_parts(W_out)
-    R = old._as_rows(rates)
-    Rc = R - R.mean(axis=0)
-    gram = matmul(Rc.T, Rc)
-    Ds = [matmul(Rc.T, Y) for Y in targets]
-    small = np.ones_like(P) / len(P)  # the values of the N x N factors do not change the time
-
-    def gram_products():
-        Rc = old._as_rows(rates)
-        Rc = Rc - Rc.mean(axis=0)
-        return matmul(Rc.T, Rc), [matmul(Rc.T, Y) for Y in targets]
-
-    def solve():
-        factor = old._RidgeFactor(P @ gram @ P, rho, rho_mode)
-        K = np.zeros_like(gram)
-        H = np.zeros_like(gram)
-        for Y, D in zip(targets, Ds):
-            S, U, K_i = factor.value(P @ D, float(np.vdot(Y, Y)), with_grad=True)
-            H += lam * D @ U.T
-            K += lam * K_i
-        return H + gram @ P @ K, -B @ (H + H.T) @ P
-
-    def back():
-        GP = sum(matmul(Y, small) for Y in targets) + matmul(Rc, small)
-        return GP - GP.mean(axis=0)
-
-    return gram_products, solve, back
-
-
 def time_config(N, args, old):
-    from altrnn.insd import INSDPenalty, centred_stack, insd_penalty_factory
-    from altrnn.insd.penalty import _projector_parts
+    from scipy.linalg.blas import dgemm, dsyrk
+
+    from altrnn.insd import INSDPenalty, insd_penalty_factory
+    from altrnn.insd.kernels import centre_into
     from altrnn.io import SavedModel
     from altrnn.model import ModelConfig, Workspace, forward, init_params, recurrent_noise
-    from altrnn.model.kernels import matmul
     from altrnn.tasks import make_task
     from altrnn.train.adam import Adam, clip_by_global_norm
     from altrnn.train.objective import loss_and_grad
 
     clock = time.perf_counter
-    lam, rho, rho_mode = 1.0, 1e-3, "relative"
+    insd = (args.lam, args.rho, args.rho_mode)
     rng = np.random.default_rng(0)
     task = make_task("flipflop", {"T": args.T})
     cfg = ModelConfig(task.n_in, N, task.n_out, dtype=args.dtype)
     earlier = {f"alt{k}": SavedModel(init_params(cfg, 0.9, rng), cfg, {}) for k in range(args.earlier)}
-    factories = {"old": old_factory(old, earlier, lam, rho, rho_mode),
-                 "new": insd_penalty_factory(earlier, lam, rho, rho_mode)}
+    factories = {"new": insd_penalty_factory(earlier, *insd)}
+    if old is not None:
+        factories["old"] = old.insd_penalty_factory(earlier, *insd)
     runs = {}
-    for kind in ("plain", "old", "new"):
+    for kind in ("plain", *factories):
         params = init_params(cfg, 0.9, np.random.default_rng(1))
         runs[kind] = (params, Adam(params, 1e-3), Workspace())
 
@@ -133,35 +98,33 @@ def time_config(N, args, old):
         t4 = clock()
         return t4 - t0, t2 - t1, t3 - t2
 
-    # fixed operands for the parts
+    # fixed operands for the parts of the current code, as its factory and __call__ use them
     batch = task.batch(args.batch, rng)
     params = runs["plain"][0]
     traj = forward(params, cfg, batch.inputs)
-    rates = traj.r[1:]
-    R = rates.reshape(-1, N)
+    R = traj.r[1:].reshape(-1, N)
+    forwards = {name: Workspace() for name in earlier}
     earlier_rates = {name: forward(net.params, cfg, batch.inputs).r[1:].copy() for name, net in earlier.items()}
     W_outs = {name: net.params.W_out for name, net in earlier.items()}
-    old_targets = [old.null_space_rates(earlier_rates[n], W_outs[n]) for n in earlier]
-    old_pen = old.INSDPenalty(dict(zip(earlier, old_targets)), lam, rho, rho_mode)
-    new_pen = INSDPenalty(earlier_rates, lam, rho, rho_mode, readouts=W_outs)
-    old_gram, old_solve, old_back = old_parts(old, rates, params.W_out, old_targets, lam, rho, rho_mode)
-    P, _ = _projector_parts(params.W_out)
-    Z, norms = centred_stack(R, new_pen.targets)
-    G = matmul(Z[:, :N].T, Z)
-    F = new_pen.solve(G, P, norms)[0]
+    ws = Workspace()
+    pen = INSDPenalty(earlier_rates, *insd, readouts=W_outs, workspace=ws)
+    Rc, Rc32 = pen._pair("rates", N)
+    centre_into(R, Rc, Rc32, 0, np.zeros((0, N)))
+    gram = dsyrk(1.0, Rc.T)
+    gram = np.triu(gram) + np.triu(gram, 1).T
+    C = dgemm(1.0, Rc.T, pen.Ye.T, trans_b=1)
+    Q = np.linalg.qr(params.W_out.T.astype(np.float64))[0]
+    F0, FE, _, _ = pen.solve(gram, C, Q)
 
     parts = {
-        "earlier_forward": lambda: [forward(net.params, cfg, batch.inputs) for net in earlier.values()],
-        "old_projection": lambda: [old.null_space_rates(earlier_rates[n], W_outs[n]) for n in earlier],
-        "new_projection": lambda: centred_stack(R, new_pen.targets),  # centres R as well
-        "old_gram": old_gram,
-        "new_gram": lambda: matmul(Z[:, :N].T, Z),
-        "old_solve": old_solve,
-        "new_solve": lambda: new_pen.solve(G, P, norms),
-        "old_back": old_back,
-        "new_back": lambda: matmul(Z, F).astype(cfg.np_dtype),
-        "old_penalty_call": lambda: old_pen(traj, params),
-        "new_penalty_call": lambda: new_pen(traj, params),
+        "earlier_forward": lambda: [forward(net.params, cfg, batch.inputs, workspace=forwards[name])
+                                    for name, net in earlier.items()],
+        "earlier_store": lambda: INSDPenalty(earlier_rates, *insd, readouts=W_outs, workspace=ws),
+        "centre": lambda: centre_into(R, Rc, Rc32, 0, np.zeros((0, N))),
+        "gram": lambda: (dsyrk(1.0, Rc.T), dgemm(1.0, Rc.T, pen.Ye.T, trans_b=1)),
+        "solve": lambda: pen.solve(gram, C, Q),
+        "back": lambda: pen._back(Rc, Rc32, F0, FE, traj.r.dtype),
+        "penalty_call": lambda: pen(traj, params),
     }
     for _ in range(args.warmup):
         for kind in runs:
@@ -188,7 +151,7 @@ def time_config(N, args, old):
         if kind != "plain":
             row[f"{kind}_factory_ms"] = ms(a[:, 1])
         row[f"{kind}_lossgrad_ms"] = ms(a[:, 2])
-    for kind in ("old", "new"):  # ratios of the medians, and the median of the per-repeat ratios
+    for kind in factories:  # ratios of the medians, and the median of the per-repeat ratios
         row[f"{kind}_ratio"] = row[f"{kind}_iter_ms"] / row["plain_iter_ms"]
         row[f"{kind}_ratio_paired"] = float(np.median(np.array(its[kind])[:, 0] / np.array(its["plain"])[:, 0]))
     row.update({f"{name}_ms": ms(v) for name, v in part_times.items()})
@@ -201,7 +164,7 @@ def main(argv=None):
     import pandas as pd
     from threadpoolctl import threadpool_limits
 
-    old = load_old(args.old)
+    old = load_old(args.old) if args.old else None
     from altrnn.model.kernels import matmul
 
     matmul(np.ones((2, 2)), np.ones((2, 2)))  # load the BLAS numba links to before limiting threads
@@ -214,8 +177,8 @@ def main(argv=None):
             print(f"  done N={N}", file=sys.stderr)
     load_after = os.getloadavg()
     table = pd.DataFrame(rows)
-    print(f"old code: {old.__file__}; threads {args.threads}; load average (1 min) before {load_before[0]:.2f}, "
-          f"after {load_after[0]:.2f}; medians of {args.repeats} interleaved repeats")
+    print(f"old code: {old.__file__ if old else 'none'}; threads {args.threads}; load average (1 min) "
+          f"before {load_before[0]:.2f}, after {load_after[0]:.2f}; medians of {args.repeats} interleaved repeats")
     print(table.T.to_string(float_format=lambda v: f"{v:.3g}"))
     if args.csv:
         table.to_csv(args.csv, index=False)

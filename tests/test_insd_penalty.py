@@ -8,7 +8,6 @@ import pytest
 from altrnn.analysis.similarity import linear_cka, linear_predictability
 from altrnn.insd import (
     INSDPenalty,
-    centred_stack,
     null_space_projector,
     null_space_rates,
     ridge_predictability,
@@ -304,21 +303,61 @@ def test_insd_penalty_float32_rates_computed_in_float64():
     W_out = rng.standard_normal((2, N)).astype(np.float32)
     v, dr, dW, _ = INSDPenalty(raw, 0.5, 1e-3, readouts=readouts)(SimpleNamespace(r=rates), SimpleNamespace(W_out=W_out))
     assert dr.dtype == np.float32 and dW.dtype == np.float32
-    # the float32 inputs are exact in float64: only the final rounding to float32 differs
+    # the float32 inputs are exact in float64: only float32 rounding (dL/dR's products, the results) differs
     v0, dr0, dW0 = old_formula(rates[1:].astype(np.float64), W_out.astype(np.float64),
                                [null_space_rates(raw["a"], readouts["a"])], 0.5, 1e-3, "relative")
     assert v == pytest.approx(v0, rel=1e-12)
     assert rel_err(dr, dr0) < 1e-6 and rel_err(dW, dW0) < 1e-6
 
 
-def test_centred_stack():
+def test_earlier_rates_stored_centred_with_null_space_norms():
     rng = np.random.default_rng(14)
-    R = tanh_rates(rng, (50, 4), 0.5).astype(np.float32)
-    Y, W = tanh_rates(rng, (50, 3), -0.2), rng.standard_normal((1, 3))
+    Y, W = tanh_rates(rng, (50, 3), -0.2).astype(np.float32), rng.standard_normal((1, 3))
     pen = INSDPenalty({"y": Y, "z": 2 * Y}, lam=1.0, readouts={"y": W})
-    Z, norms = centred_stack(R, pen.targets)
-    assert Z.shape == (50, 10) and Z.dtype == np.float64 and Z.flags.f_contiguous
-    np.testing.assert_allclose(Z, np.hstack([R - R.mean(axis=0, dtype=np.float64), Y - Y.mean(axis=0),
-                                             2 * (Y - Y.mean(axis=0))]), rtol=0, atol=1e-14)
-    assert norms[0] == pytest.approx(np.sum(null_space_rates(Y, W) ** 2), rel=1e-12)
-    assert norms[1] == pytest.approx(np.sum((2 * (Y - Y.mean(axis=0))) ** 2), rel=1e-12)
+    Yc = Y - Y.mean(axis=0, dtype=np.float64)
+    assert pen.Ye.shape == (50, 6) and pen.Ye.dtype == np.float64
+    np.testing.assert_allclose(pen.Ye, np.hstack([Yc, 2 * Yc]), rtol=0, atol=1e-14)
+    assert pen.Ye32.dtype == np.float32 and np.array_equal(pen.Ye32, pen.Ye.astype(np.float32))
+    assert pen.norms[0] == pytest.approx(np.sum(null_space_rates(Y, W) ** 2), rel=1e-12)
+    assert pen.norms[1] == pytest.approx(np.sum((2 * Yc) ** 2), rel=1e-12)
+    Y[:] = 0  # the penalty keeps its own copy
+    assert np.any(pen.Ye)
+    with pytest.raises(ValueError, match="rows"):
+        INSDPenalty({"y": Y, "z": Y[:-1]}, lam=1.0)
+    with pytest.raises(ValueError, match="constant"):
+        INSDPenalty({"y": 0 * Y + 0.5}, lam=1.0)
+
+
+def test_float32_rates_back_product_in_float32():
+    """For float32 rates dL/dR comes from float32 products: within float32 rounding of the float64 result."""
+    rng = np.random.default_rng(15)
+    T, B, N = 40, 16, 24
+    raw = {"a": tanh_rates(rng, (T, B, N), 0.3).astype(np.float32),
+           "b": tanh_rates(rng, (T, B, 20), -0.1).astype(np.float32)}
+    readouts = {"a": rng.standard_normal((3, N)), "b": rng.standard_normal((2, 20))}
+    rates = tanh_rates(rng, (T + 1, B, N), 0.2).astype(np.float32)
+    rates[1:, :, :20] += 0.7 * raw["b"]
+    W_out = rng.standard_normal((3, N)).astype(np.float32)
+    pen = INSDPenalty(raw, 0.5, 1e-3, readouts=readouts)
+    v32, dr32, dW32, _ = pen(SimpleNamespace(r=rates), SimpleNamespace(W_out=W_out))
+    v64, dr64, dW64, _ = pen(SimpleNamespace(r=rates.astype(np.float64)), SimpleNamespace(W_out=W_out.astype(np.float64)))
+    assert dr32.dtype == np.float32 and dr64.dtype == np.float64
+    assert v32 == v64  # the value and the Gram matrices come from the same exact float64 operands
+    assert np.array_equal(dW32, dW64.astype(np.float32))
+    err = rel_err(dr32.astype(np.float64), dr64)
+    assert 0 < err < 2e-6  # float32 rounding of the products, nothing else
+
+
+def test_workspace_reuse_gives_the_same_results():
+    from altrnn.model import Workspace
+
+    rng = np.random.default_rng(16)
+    T, B, N = 10, 4, 6
+    ws = Workspace()
+    raw = [{"a": tanh_rates(rng, (T, B, N), 0.1).astype(np.float32)} for _ in range(2)]
+    rates = [tanh_rates(rng, (T + 1, B, N), 0.2).astype(np.float32) for _ in range(2)]
+    W_out = rng.standard_normal((2, N)).astype(np.float32)
+    for k in range(2):  # the second penalty overwrites the first one's arrays
+        fresh = INSDPenalty(raw[k], 1.0)(SimpleNamespace(r=rates[k]), SimpleNamespace(W_out=W_out))
+        reused = INSDPenalty(raw[k], 1.0, workspace=ws)(SimpleNamespace(r=rates[k]), SimpleNamespace(W_out=W_out))
+        assert reused[0] == fresh[0] and np.array_equal(reused[1], fresh[1]) and np.array_equal(reused[2], fresh[2])

@@ -3,7 +3,6 @@
 from .penalty import (
     RHO_MODES,
     INSDPenalty,
-    centred_stack,
     effective_rho,
     null_space_projector,
     null_space_rates,
@@ -17,7 +16,6 @@ __all__ = [
     "penalty_weight",
     "RHO_MODES",
     "INSDPenalty",
-    "centred_stack",
     "effective_rho",
     "null_space_projector",
     "null_space_rates",
