@@ -35,6 +35,7 @@ include: "workflow/rules/study.smk"
 include: "workflow/rules/recordings.smk"
 include: "workflow/rules/bifurcations.smk"
 include: "workflow/rules/symbolic.smk"
+include: "workflow/rules/hmm.smk"
 include: "workflow/rules/surrogate.smk"
 
 

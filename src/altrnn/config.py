@@ -29,7 +29,7 @@ from . import netids
 
 __all__ = ["ConfigError", "ModelSection", "TrainConfig", "StandardConfig", "InsdConfig", "EvaluateConfig",
            "DynamicsConfig", "SimilarityConfig", "DecodingConfig", "GamingConfig", "StressConfig", "RecordingsConfig", "ThreadsConfig",
-           "BifurcationsConfig", "SurrogateConfig", "ImportedNetwork", "Settings", "Study", "Config", "load",
+           "BifurcationsConfig", "SurrogateConfig", "HmmEmulationConfig", "HmmUnit", "HmmMechanismConfig", "ImportedNetwork", "Settings", "Study", "Config", "load",
            "canonical", "json_schema", "SECTIONS", "ENTRY_SECTIONS"]
 
 METRICS = ("cka", "rsa", "procrustes", "dsa")
@@ -282,6 +282,104 @@ class RecordingsConfig:
         if self.path is not None and not self.path.endswith(".npz"):
             raise ConfigError(f"recordings.path: {self.path!r} is not an .npz file (arrays activity, inputs and "
                               "optionally condition)")
+
+
+@dataclass(frozen=True)
+class HmmEmulationConfig:
+    """Networks driven by noise, trained to emit the symbol sequences of hidden Markov models (stage `hmm`,
+    train.generative; see config/README.md)."""
+
+    hmms: dict = _f({})  # name -> preset name, {preset, stay, own} or {transition, emission} (tasks.hmm_presets)
+    n_rec: int = _f(64, minimum=1)
+    activation: str = _f("relu", choices=("relu", "tanh"))
+    g: float = _f(0.9, exclusive_minimum=0)  # init scale of W
+    alpha: float = _f(0.2, exclusive_minimum=0, maximum=1)
+    sigma_rec: float = _f(0.05, minimum=0)
+    dtype: str = _f("float32", choices=("float32", "float64"))
+    seeds: tuple[int, ...] = _f([0], minimum=0, min_items=1, unique=True)  # one network gen-s{seed} per seed
+    snapshot_every: int = _f(0, minimum=0)  # weights every k iterations into snapshots.npz; 0: first and last only
+    generative: dict = _f({})  # keys of train.generative.GenerativeConfig (loss, temperature, budget)
+    eval_trials: int = _f(200, minimum=1)  # generated sequences scored against the HMM's statistics
+    eval_steps: int = _f(200, minimum=2)  # symbols per scored sequence
+    eval_seed: int = _f(0, minimum=0)
+    max_dwell: int = _f(20, minimum=2)  # dwell times counted up to this length (longer ones pooled)
+    per_hmm: dict = _f({})  # hmm name -> its own values of any key above but hmms and per_hmm
+
+
+HMM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class HmmUnit:
+    """One configured HMM with its own settings (per_hmm merged in): results/hmm/{name}/."""
+
+    name: str
+    hmm: dict  # {"name", "transition", "emission"}: the checked matrices as lists of lists
+    settings: HmmEmulationConfig  # hmms and per_hmm emptied
+    generative: dict  # every GenerativeConfig field (GenerativeConfig.from_dict accepts it)
+
+    def net_ids(self) -> list[str]:
+        return [f"gen-s{int(s)}" for s in self.settings.seeds]
+
+
+def _hmm_emulation(raw) -> dict:
+    """{name: HmmUnit} of the top-level section hmm_emulation; errors name the key."""
+    where = "hmm_emulation"
+    section = parse_section(HmmEmulationConfig, raw, where)
+    if not section.hmms:
+        return {}
+    from .tasks.hmm_presets import hmm_from_config
+    from .train.generative import GenerativeConfig
+
+    stray = sorted(set(section.per_hmm) - set(section.hmms))
+    if stray:
+        raise ConfigError(f"{where}.per_hmm.{stray[0]}: not an HMM of {where}.hmms ({sorted(section.hmms)})")
+    shared = {k: v for k, v in raw.items() if k not in ("hmms", "per_hmm")}
+    units = {}
+    for name, spec in section.hmms.items():
+        at = f"{where}.hmms.{name}"
+        if not HMM_NAME.match(str(name)) or name == "nets":
+            raise ConfigError(f"{at}: an HMM name is a letter then letters, digits or _ (and not `nets`): "
+                              "it names the directory results/hmm/<name>")
+        try:
+            hmm = hmm_from_config(spec, at)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        own = section.per_hmm.get(name) or {}
+        if not isinstance(own, dict) or {"hmms", "per_hmm"} & set(own):
+            raise ConfigError(f"{where}.per_hmm.{name}: expected a mapping of keys of {where} other than hmms "
+                              f"and per_hmm, got {own!r}")
+        settings = parse_section(HmmEmulationConfig, deep_merge(shared, own), f"{where}.per_hmm.{name}")
+        try:
+            gen = GenerativeConfig.from_dict(settings.generative)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where} (HMM {name}): {exc}") from None
+        units[name] = HmmUnit(name=name, settings=dataclasses.replace(settings, hmms={}, per_hmm={}),
+                              hmm={"name": name, "transition": hmm.transition.tolist(),
+                                   "emission": hmm.emission.tolist()},
+                              generative=canonical(dataclasses.asdict(gen)))
+    return units
+
+
+@dataclass(frozen=True)
+class HmmMechanismConfig:
+    """Mechanism tools on every HMM-emulating network (stage `hmm_mechanism`, analysis.hmm_mechanism)."""
+
+    n_trials: int = _f(64, minimum=1)  # noise-driven sequences (one common draw for every tool and perturbation)
+    n_steps: int = _f(200, minimum=2)  # symbols per sequence, after the network's burn_in
+    noise_variances: tuple[float, ...] = _f([0.25, 1.0, 4.0], minimum=0, min_items=1, unique=True)  # input noise
+    mus: tuple[float, ...] = _f([0.0, 2.0], minimum=0, min_items=1, unique=True)  # unit output scalings
+    n_null: int = _f(20, minimum=2)  # fresh noise draws of the unperturbed network: the null of an effect
+    alpha: float = _f(0.05, exclusive_minimum=0, exclusive_maximum=1)  # kick units: Bonferroni over units
+    slow_factor: float = _f(0.5, exclusive_minimum=0)  # slow region: speed below this x the noise kick
+    n_initial: int = _f(64, minimum=1)  # tanh: initial states of the fixed-point search
+    max_enumerate: int = _f(12, minimum=0)  # relu: every region solved up to this many units, else a search
+    n_eig: int = _f(4, minimum=1)  # leading Jacobian eigenvalues per snapshot
+    snapshot_trials: int = _f(16, minimum=1)  # sequences seeding each snapshot's fixed-point search
+    eval_trials: int = _f(100, minimum=1)  # per snapshot: sequences scored against the HMM
+    eval_steps: int = _f(200, minimum=2)
+    n_boot: int = _f(1000, minimum=100)
+    seed: int = _f(0, minimum=0)
 
 
 @dataclass(frozen=True)
@@ -598,6 +696,8 @@ class Config:
     units: dict  # label -> Settings (task entries, then study conditions)
     studies: dict  # name -> Study
     threads: ThreadsConfig
+    hmms: dict = field(default_factory=dict)  # name -> HmmUnit (section hmm_emulation)
+    hmm_mechanism: HmmMechanismConfig = field(default_factory=lambda: HmmMechanismConfig())
 
     @property
     def tasks(self) -> list[str]:
@@ -775,14 +875,16 @@ def load(raw: dict) -> Config:
     """Check and merge a raw config mapping; ConfigError names the first wrong key or value."""
     if not isinstance(raw, dict):
         raise ConfigError(f"the config must be a mapping of sections, got {type(raw).__name__}")
-    known = ["tasks", "studies", "networks_per_g", *SECTIONS]
+    known = ["tasks", "studies", "networks_per_g", "hmm_emulation", "hmm_mechanism", *SECTIONS]
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown top-level key; valid keys: {known}")
     global_sections = {name: parse_section(cls, raw.get(name), name) for name, cls in SECTIONS.items()}
+    hmms = _hmm_emulation(raw.get("hmm_emulation"))
+    mechanism = parse_section(HmmMechanismConfig, raw.get("hmm_mechanism"), "hmm_mechanism")
     tasks = raw.get("tasks") or {}
-    if not isinstance(tasks, dict) or not (tasks or raw.get("studies")):
-        raise ConfigError("tasks: give at least one task entry (or a study), "
+    if not isinstance(tasks, dict) or not (tasks or raw.get("studies") or hmms):
+        raise ConfigError("tasks: give at least one task entry (or a study, or hmm_emulation.hmms), "
                           "e.g. `tasks: {flipflop: {params: {n_bits: 3}}}`")
     units = {}
     for label, entry in tasks.items():
@@ -801,7 +903,8 @@ def load(raw: dict) -> Config:
         study, conditions = _study(raw, name, spec)
         studies[name] = study
         units.update((s.label, s) for s in conditions)
-    return Config(units=units, studies=studies, threads=global_sections["threads"])
+    return Config(units=units, studies=studies, threads=global_sections["threads"], hmms=hmms,
+                  hmm_mechanism=mechanism)
 
 
 # --- JSON schema -------------------------------------------------------------------------------------------
@@ -845,6 +948,8 @@ def section_schema(cls) -> dict:
 def json_schema() -> dict:
     """The JSON schema of a config, generated from the section classes above."""
     defs = {name: section_schema(cls) for name, cls in SECTIONS.items()}
+    defs["hmm_emulation"] = section_schema(HmmEmulationConfig)
+    defs["hmm_mechanism"] = section_schema(HmmMechanismConfig)
     entry_props = {"task": {"type": "string"}, "params": {"type": ["object", "null"]},
                    **{s: {"$ref": f"#/$defs/{s}"} for s in ENTRY_SECTIONS}}
     imported = {**section_schema(ImportedNetwork), "type": "object", "required": ["path"]}
@@ -874,6 +979,8 @@ def json_schema() -> dict:
             "studies": {"type": ["object", "null"], "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_-]*$"},
                         "additionalProperties": {"type": "object", "additionalProperties": False,
                                                  "required": ["axes"], "properties": study_props}},
+            "hmm_emulation": {"$ref": "#/$defs/hmm_emulation"},
+            "hmm_mechanism": {"$ref": "#/$defs/hmm_mechanism"},
             **{s: {"$ref": f"#/$defs/{s}"} for s in SECTIONS},
         },
     }

@@ -34,6 +34,7 @@ wildcard_constraints:
     activation="tanh|relu|alrnn",
     dtype="float32|float64",
     analysis="fixed_points|dsa",
+    hmm="|".join(map(re.escape, CFG.hmms)) or "^$",
 
 
 def unit(w):
@@ -310,6 +311,50 @@ def surrogate_targets():
     return out
 
 
+def hmm_units():
+    """Names of the HMMs of the config section hmm_emulation (results/hmm/{hmm}/)."""
+    return list(CFG.hmms)
+
+
+def hmm_net_files(filename, hmm=None):
+    """results/hmm/{hmm}/nets/{net_id}/{filename} of every network of every HMM (or of one HMM)."""
+    names = hmm_units() if hmm is None else [hmm]
+    return [
+        f"results/hmm/{h}/nets/{n}/{filename}" for h in names for n in CFG.hmms[h].net_ids()
+    ]
+
+
+def hmm_unit(w):
+    return CFG.hmms[w.hmm]
+
+
+def hmm_network(w):
+    """The network settings of one HMM's networks (what the hmm stage builds them from)."""
+    s = hmm_unit(w).settings
+    keys = ("n_rec", "activation", "g", "alpha", "sigma_rec", "dtype")
+    return {k: getattr(s, k) for k in keys}
+
+
+def hmm_evaluation(w):
+    s = hmm_unit(w).settings
+    return {
+        "n_trials": s.eval_trials,
+        "n_steps": s.eval_steps,
+        "seed": s.eval_seed,
+        "max_dwell": s.max_dwell,
+    }
+
+
+def hmm_targets():
+    """Every file of the hmm stage: each network's files and each HMM's figure."""
+    out = []
+    for f in ("model.npz", "train_log.csv", "eval.csv", "snapshots.npz"):
+        out += hmm_net_files(f)
+    return out + [
+        f"results/figures/hmm_emulation_{h}.{ext}" for h in hmm_units() for ext in ("pdf", "png")
+    ]
+
+
 def all_targets():
     out = [f for label in UNITS for f in unit_targets(label)]
     return (
@@ -320,6 +365,7 @@ def all_targets():
         + bifurcation_targets()
         + symbolic_targets()
         + surrogate_targets()
+        + hmm_targets()
     )
 
 

@@ -129,24 +129,29 @@ def _matrix(value, what: str) -> np.ndarray:
     return M
 
 
-def hmm_from_config(spec) -> HMMSpec:
+def hmm_from_config(spec, where: str = "hmm") -> HMMSpec:
     """An HMM from a config value: a preset name, {'preset': name, 'stay': .., 'own': ..},
-    or {'transition': [[..]], 'emission': [[..]]} (optionally 'name')."""
+    or {'transition': [[..]], 'emission': [[..]]} (optionally 'name'). Errors start with `where`."""
     if isinstance(spec, str):
-        return preset(spec)
+        try:
+            return preset(spec)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
     if not isinstance(spec, dict):
-        raise ValueError(f"hmm must be a preset name {list(PRESETS)} or a mapping, got {spec!r}")
+        raise ValueError(f"{where}: expected a preset name {list(PRESETS)} or a mapping, got {spec!r}")
     if "preset" in spec:
         extra = set(spec) - {"preset", "stay", "own"}
         if extra:
-            raise ValueError(f"hmm: unknown keys {sorted(extra)} beside 'preset' (allowed: 'stay', 'own')")
-        return preset(spec["preset"], **{k: float(spec[k]) for k in ("stay", "own") if k in spec})
+            raise ValueError(f"{where}: unknown keys {sorted(extra)} beside 'preset' (allowed: 'stay', 'own')")
+        try:
+            return preset(spec["preset"], **{k: float(spec[k]) for k in ("stay", "own") if k in spec})
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: {exc}") from None
     missing = {"transition", "emission"} - set(spec)
     if missing:
-        raise ValueError(f"hmm: give 'preset' or both 'transition' and 'emission'; missing {sorted(missing)}")
+        raise ValueError(f"{where}: give 'preset' or both 'transition' and 'emission'; missing {sorted(missing)}")
     extra = set(spec) - {"transition", "emission", "name"}
     if extra:
-        raise ValueError(f"hmm: unknown keys {sorted(extra)} (allowed: 'transition', 'emission', 'name')")
-    name = str(spec.get("name", "custom"))
-    P, E = validate_matrices(spec["transition"], spec["emission"], name)
-    return HMMSpec(name, P, E)
+        raise ValueError(f"{where}: unknown keys {sorted(extra)} (allowed: 'transition', 'emission', 'name')")
+    P, E = validate_matrices(spec["transition"], spec["emission"], where)
+    return HMMSpec(str(spec.get("name", "custom")), P, E)

@@ -39,9 +39,11 @@ and epsilon 2.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -51,9 +53,12 @@ from ..model import (ModelConfig, Params, Workspace, backward, effective_params,
                      recurrent_noise, trainable_grads, trainable_params)
 from ..tasks.hmm import compare_statistics, emission_statistics
 from ..tasks.hmm_presets import HMMSpec
+from ..errors import ResultFileError
+from ..io import read_npz, write_npz
 from .adam import Adam, clip_by_global_norm
 from .gumbel import gumbel_noise, gumbel_softmax, gumbel_softmax_backward, hard_samples
 from .sinkhorn import DIVERGENCES, divergence
+from .trainer import _Snapshots
 
 log = logging.getLogger("altrnn.train.generative")
 
@@ -181,6 +186,7 @@ class GenerativeResult:
     params: Params  # effective weights at the end
     init: Params  # effective weights at the start
     log: pd.DataFrame  # LOG_COLUMNS, one row per log window (loss: the window's mean)
+    snapshots: dict | None = None  # iteration (K,) and each weight array stacked (K, ...), as snapshots.npz
 
 
 def step_rng(seed: int, iteration: int) -> np.random.Generator:
@@ -188,18 +194,39 @@ def step_rng(seed: int, iteration: int) -> np.random.Generator:
 
 
 def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig, g: float, seed: int,
-                     init: Params | None = None) -> GenerativeResult:
-    """Train a network (seeded init, or `init`, effective weights) to emit hmm's sequences from noise."""
+                     init: Params | None = None, snapshot_every: int = 0, checkpoint=None,
+                     checkpoint_every: int | None = None) -> GenerativeResult:
+    """Train a network (seeded init, or `init`, effective weights) to emit hmm's sequences from noise.
+
+    snapshot_every = k > 0 keeps the effective weights at iteration 0, every k-th
+    iteration and the last (as train.trainer does with train.snapshot_every).
+    checkpoint: a file written every checkpoint_every iterations (a multiple of
+    gen.log_every; default: every log row) and removed at the end; a run that
+    finds one made with the same settings resumes from it, bitwise identical to
+    an uninterrupted run, since every draw of iteration i is seeded by (seed, i).
+    """
     check_shapes(model_cfg, gen, hmm)
+    checkpoint_every = checkpoint_every or gen.log_every
+    if checkpoint_every % gen.log_every:
+        raise ValueError(f"checkpoint_every ({checkpoint_every}) must be a multiple of generative.log_every "
+                         f"({gen.log_every}), so that a resumed run logs the same windows")
     if init is not None:
         params = trainable_params(init.astype(model_cfg.np_dtype), model_cfg).copy()
     else:
         params = init_params(model_cfg, g, np.random.default_rng([seed, 0]))
     initial = effective_params(params, model_cfg).copy()
     opt = Adam(params, lr=gen.lr)
+    snapshots = _Snapshots(snapshot_every)
+    fingerprint = json.dumps({"transition": hmm.transition.tolist(), "emission": hmm.emission.tolist(),
+                              "model": asdict(model_cfg), "generative": asdict(gen), "g": g, "seed": seed,
+                              "init": None if init is None else [a.tolist() for a in initial.arrays()],
+                              "snapshot_every": snapshot_every}, sort_keys=True, default=str)
+    start, rows, elapsed = _resume(checkpoint, fingerprint, params, opt, snapshots)
+    if start == 0:
+        snapshots.take(0, initial)
     workspace = Workspace()
-    rows, window, t0 = [], [], time.perf_counter()
-    for it in range(gen.max_iters):
+    window, t0 = [], time.perf_counter() - elapsed
+    for it in range(start, gen.max_iters):
         rng = step_rng(seed, it)
         tau = temperature(gen, it)
         u = draw_noise(gen, gen.batch_size, rng, dtype=model_cfg.np_dtype)
@@ -211,18 +238,62 @@ def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig
         trainable_grads(grads, model_cfg)
         norm = clip_by_global_norm(grads, gen.grad_clip)
         if not (np.isfinite(value) and np.isfinite(norm)):
+            _discard(checkpoint)
             raise TrainingDiverged(f"generative training diverged at iteration {it}: loss={value}, gradient "
                                    f"norm={norm}. Lower generative.lr or raise generative.tau_min.")
         opt.step(params, grads)
+        done = it + 1
+        if snapshot_every and done % snapshot_every == 0:
+            snapshots.take(done, effective_params(params, model_cfg))
         window.append(value)
-        if (it + 1) % gen.log_every == 0 or it + 1 == gen.max_iters:
-            rows.append({"iteration": it + 1, "loss": float(np.mean(window)), "tau": tau, "grad_norm": norm,
+        if done % gen.log_every == 0 or done == gen.max_iters:
+            rows.append({"iteration": done, "loss": float(np.mean(window)), "tau": tau, "grad_norm": norm,
                          "seconds": time.perf_counter() - t0})
-            log.info("iteration %d/%d  divergence %.4f  tau %.3f  |grad| %.3g", it + 1, gen.max_iters,
+            log.info("iteration %d/%d  divergence %.4f  tau %.3f  |grad| %.3g", done, gen.max_iters,
                      rows[-1]["loss"], tau, norm)
             window = []
+            if checkpoint is not None and done % checkpoint_every == 0 and done < gen.max_iters:
+                _save(checkpoint, fingerprint, done, rows, time.perf_counter() - t0, params, opt, snapshots)
+    _discard(checkpoint)
     final = effective_params(params, model_cfg).copy()
-    return GenerativeResult(final, initial, pd.DataFrame(rows, columns=LOG_COLUMNS))
+    if snapshot_every and snapshots.iterations[-1] != gen.max_iters:
+        snapshots.take(gen.max_iters, final)
+    return GenerativeResult(final, initial, pd.DataFrame(rows, columns=LOG_COLUMNS),
+                            snapshots.arrays() if snapshot_every else None)
+
+
+def _save(path, fingerprint, iteration, rows, seconds, params, opt, snapshots):
+    """Weights, Adam state, log rows and snapshots after `iteration` iterations (at a log row, window empty)."""
+    saved = {f"snapshot_{k}": v for k, v in snapshots.arrays().items()} if snapshots.every else {}
+    write_npz(path, fingerprint=np.array(fingerprint), iteration=np.array(iteration), seconds=np.array(seconds),
+              rows=np.array(json.dumps(rows)), **{f"param_{k}": v for k, v in params.as_dict().items()},
+              **opt.state(), **saved)
+
+
+def _resume(path, fingerprint, params, opt, snapshots):
+    """(start iteration, log rows, seconds) from a checkpoint made with the same settings; else (0, [], 0)."""
+    if path is None or not os.path.exists(path):
+        return 0, [], 0.0
+    try:
+        state = read_npz(path)
+        if str(state["fingerprint"]) != fingerprint:
+            log.warning("checkpoint %s was made with other settings: starting over", path)
+            return 0, [], 0.0
+        saved = {name: state[f"param_{name}"] for name in params.as_dict()}
+        opt.load_state(state)
+        snapshots.restore(state)
+    except (ResultFileError, KeyError) as exc:
+        log.warning("checkpoint %s unusable (%s): starting over", path, exc)
+        return 0, [], 0.0
+    for name, arr in params.as_dict().items():
+        arr[...] = saved[name]
+    log.info("resuming from checkpoint %s at iteration %d", path, int(state["iteration"]))
+    return int(state["iteration"]), json.loads(str(state["rows"])), float(state["seconds"])
+
+
+def _discard(path):
+    if path is not None and os.path.exists(path):
+        os.remove(path)
 
 
 def generate(params: Params, cfg: ModelConfig, gen: GenerativeConfig, n_trials: int, rng: np.random.Generator,
@@ -235,6 +306,16 @@ def generate(params: Params, cfg: ModelConfig, gen: GenerativeConfig, n_trials: 
     return hard_samples(logits, gumbel_noise(logits.shape, rng))
 
 
+def generator_statistics(params: Params, cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec,
+                         n_trials: int = 200, n_steps: int = 200, seed: int = 0, max_dwell: int = 20):
+    """Emission statistics (tasks.hmm.emission_statistics) of the network's exact samples, of HMM samples
+    of the same size, and the HMM's analytic ones: (network, hmm_sample, analytic)."""
+    rng = np.random.default_rng([seed, 3])
+    net = emission_statistics(generate(params, cfg, gen, n_trials, rng, n_steps), hmm.n_symbols, max_dwell)
+    sample = emission_statistics(hmm.sample(n_steps, n_trials, rng)[1], hmm.n_symbols, max_dwell)
+    return net, sample, hmm.analytic_statistics(max_dwell)
+
+
 def evaluate_generator(params: Params, cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec, n_trials: int = 200,
                        n_steps: int = 200, seed: int = 0, max_dwell: int = 20) -> dict[str, float]:
     """Total-variation distances of the network's emission statistics to the HMM's analytic ones.
@@ -243,10 +324,6 @@ def evaluate_generator(params: Params, cfg: ModelConfig, gen: GenerativeConfig, 
     same for HMM samples of the same size (floor_*): the distance due to finite
     samples alone, the best a perfect emulator can score.
     """
-    rng = np.random.default_rng([seed, 3])
-    reference = hmm.analytic_statistics(max_dwell)
-    net = compare_statistics(emission_statistics(generate(params, cfg, gen, n_trials, rng, n_steps), hmm.n_symbols,
-                                                 max_dwell), reference)
-    floor = compare_statistics(emission_statistics(hmm.sample(n_steps, n_trials, rng)[1], hmm.n_symbols, max_dwell),
-                               reference)
-    return {**net, **{f"floor_{k}": v for k, v in floor.items()}}
+    net, sample, reference = generator_statistics(params, cfg, gen, hmm, n_trials, n_steps, seed, max_dwell)
+    floor = compare_statistics(sample, reference)
+    return {**compare_statistics(net, reference), **{f"floor_{k}": v for k, v in floor.items()}}

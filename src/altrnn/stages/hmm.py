@@ -1,0 +1,124 @@
+"""Stage `hmm`: networks driven by noise trained to emit an HMM's symbol sequences, scored, and drawn.
+
+Per HMM of the config section hmm_emulation and per seed, network gen-s{seed}
+(train.generative): results/hmm/{hmm}/nets/gen-s{seed}/ gets model.npz (metadata
+"hmm": name and matrices, "generative": every GenerativeConfig field),
+train_log.csv (iteration, loss = task_loss = the window's mean divergence, penalty 0,
+grad_norm, tau),
+train_time.csv, snapshots.npz (the weights at iteration 0, every snapshot_every
+iterations and the last: iteration (K,), W_in, W, b, W_out, b_out stacked
+(K, ...)), then eval.csv (total-variation distances of the generated emission
+statistics to the HMM's analytic ones, and the floor_* of HMM samples of the
+same size) and statistics.npz (the three sets of statistics, for the figure).
+Plain functions of plain values (no Snakemake here).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import pandas as pd
+
+from ..io import load_model, read_npz, read_table, save_model, write_csv, write_npz
+from ..model import ModelConfig
+from ..tasks.hmm import compare_statistics
+from ..tasks.hmm_presets import HMMSpec, validate_matrices
+from ..train.generative import GenerativeConfig, generator_statistics, train_generative
+
+log = logging.getLogger("altrnn.stages.hmm")
+
+NETWORK_KEYS = ("n_rec", "activation", "g", "alpha", "sigma_rec", "dtype")
+EVAL_COLUMNS = ["condition", "occupancy_tv", "transition_tv", "dwell_tv", "floor_occupancy_tv",
+                "floor_transition_tv", "floor_dwell_tv"]
+STATISTICS = ("occupancy", "transition", "dwell")
+SOURCES = ("network", "hmm_sample", "analytic")
+
+
+def hmm_spec(hmm: dict) -> HMMSpec:
+    """The HMMSpec of a metadata/params entry {"name", "transition", "emission"}."""
+    P, E = validate_matrices(hmm["transition"], hmm["emission"], hmm["name"])
+    return HMMSpec(hmm["name"], P, E)
+
+
+def model_config(network: dict, gen: GenerativeConfig, hmm: HMMSpec) -> ModelConfig:
+    """n_noise inputs, one output per symbol, and the section's network keys."""
+    return ModelConfig(n_in=gen.n_noise, n_out=hmm.n_symbols, n_rec=network["n_rec"],
+                       activation=network["activation"], alpha=network["alpha"], sigma_rec=network["sigma_rec"],
+                       dtype=network["dtype"])
+
+
+def train_job(hmm: dict, network: dict, generative: dict, snapshot_every: int, seed: int, net_id: str,
+              model_path, log_path, time_path, snapshots_path):
+    """Train gen-s{seed} on one HMM; write model.npz, train_log.csv, train_time.csv and snapshots.npz.
+
+    snapshot_every 0 keeps the first and last weights only. A checkpoint beside
+    model.npz lets an interrupted job resume where it stopped.
+    """
+    spec, gen = hmm_spec(hmm), GenerativeConfig.from_dict(generative)
+    cfg = model_config(network, gen, spec)
+    every = int(snapshot_every) or gen.max_iters
+    log.info("training %s on HMM %s: N=%d, %s, g=%g, %d noise input(s), %d iterations", net_id, spec.name,
+             cfg.n_rec, cfg.activation, network["g"], gen.n_noise, gen.max_iters)
+    checkpoint = os.path.join(os.path.dirname(str(model_path)), "checkpoint.npz")
+    result = train_generative(spec, cfg, gen, float(network["g"]), int(seed), snapshot_every=every,
+                              checkpoint=checkpoint)
+    # the project's train_log.csv columns (task_loss = loss: no penalty), and the temperature
+    table = result.log.drop(columns="seconds").assign(task_loss=result.log["loss"], penalty=0.0)
+    write_csv(table[["iteration", "loss", "task_loss", "penalty", "grad_norm", "tau"]], log_path)
+    seconds = float(result.log["seconds"].iloc[-1]) if len(result.log) else 0.0
+    write_csv(pd.DataFrame([{"iterations": gen.max_iters, "seconds": seconds}]), time_path)
+    write_npz(snapshots_path, **result.snapshots)
+    metadata = {"task": "hmm_emulation", "hmm": dict(hmm), "generative": dict(generative), "g": network["g"],
+                "seed": int(seed), "net_id": net_id, "iterations": gen.max_iters, "snapshot_every": every}
+    save_model(model_path, result.params, cfg, metadata, init=result.init)
+
+
+def evaluate_job(evaluation: dict, model_path, eval_path, statistics_path):
+    """eval.csv (one row, condition `noise`: the input noise trained on) and statistics.npz of one network.
+
+    evaluation: n_trials, n_steps, seed, max_dwell. statistics.npz holds
+    {source}_{statistic} for source in network, hmm_sample, analytic.
+    """
+    saved = load_model(model_path)
+    try:
+        spec, gen = hmm_spec(saved.metadata["hmm"]), GenerativeConfig.from_dict(saved.metadata["generative"])
+    except KeyError as exc:
+        raise ValueError(f"{model_path}: not a model of the hmm stage (no {exc} in its metadata)") from None
+    stats = generator_statistics(saved.params, saved.config, gen, spec, int(evaluation["n_trials"]),
+                                 int(evaluation["n_steps"]), int(evaluation["seed"]), int(evaluation["max_dwell"]))
+    net, floor = (compare_statistics(s, stats[2]) for s in stats[:2])
+    row = {"condition": "noise", **net, **{f"floor_{k}": v for k, v in floor.items()}}
+    log.info("%s: TV occupancy %.3f, transitions %.3f, dwell %.3f (HMM samples: %.3f, %.3f, %.3f)", model_path,
+             *(row[c] for c in EVAL_COLUMNS[1:]))
+    write_csv(pd.DataFrame([row], columns=EVAL_COLUMNS), eval_path)
+    write_npz(statistics_path, **{f"{src}_{k}": np.asarray(s[k], dtype=float)
+                                  for src, s in zip(SOURCES, stats) for k in STATISTICS})
+
+
+def read_eval(path) -> pd.DataFrame:
+    """An hmm-stage eval.csv, checked for its columns."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: unreadable eval table: {exc}") from None
+    missing = [c for c in EVAL_COLUMNS if c not in table.columns]
+    if missing or table.empty:
+        raise ValueError(f"{path}: not an hmm-stage eval.csv (missing columns {missing} or no rows)")
+    return table
+
+
+def figure_job(name: str, log_paths, eval_paths, statistics_paths, pdf_path, png_path):
+    """The HMM's figure: training curves, and each network's statistics against the HMM's (plots.hmm)."""
+    from ..plots import hmm as plot
+    from ..plots.common import save_figure
+    from ..netids import net_of
+
+    logs = {net_of(p): read_table(p) for p in log_paths}
+    evals = {net_of(p): read_eval(p) for p in eval_paths}
+    stats = {net_of(p): read_npz(p) for p in statistics_paths}
+    if not (set(logs) == set(evals) == set(stats)):
+        raise ValueError(f"train_log.csv, eval.csv and statistics.npz do not pair up: {sorted(logs)}, "
+                         f"{sorted(evals)}, {sorted(stats)}")
+    save_figure(plot.hmm_panels(name, logs, evals, stats), pdf_path, png_path)
