@@ -36,6 +36,7 @@ include: "workflow/rules/recordings.smk"
 include: "workflow/rules/bifurcations.smk"
 include: "workflow/rules/symbolic.smk"
 include: "workflow/rules/hmm.smk"
+include: "workflow/rules/hmm_mechanism.smk"
 include: "workflow/rules/surrogate.smk"
 
 

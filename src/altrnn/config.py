@@ -230,7 +230,7 @@ class SurrogateConfig:
     nets: typing.Optional[tuple[str, ...]] = _f(None, min_items=1, unique=True)  # network ids; None: every trained one
     n_components: typing.Optional[int] = _f(None, minimum=1)  # PCA axes fitted; None: the fewest reaching `variance`
     variance: float = _f(0.9, exclusive_minimum=0, maximum=1)  # share of the states' variance the axes explain
-    n_latent: int = _f(16, minimum=1)  # M: units of the AL-RNN (at least the number of axes)
+    n_latent: int = _f(16, minimum=1)  # M: units of the AL-RNN (n_latent - n_relu linear ones hold the axes)
     n_relu: int = _f(4, minimum=0)  # P: its ReLU units
     n_trials: int = _f(64, minimum=2)  # noise-free task trials of the network (a test_fraction of them held out)
     test_fraction: float = _f(0.25, exclusive_minimum=0, exclusive_maximum=1)
@@ -247,9 +247,10 @@ class SurrogateConfig:
         if self.n_relu > self.n_latent:
             raise ConfigError(f"surrogate.n_relu: must be at most surrogate.n_latent = {self.n_latent}, "
                               f"got {self.n_relu}")
-        if self.n_components is not None and self.n_components > self.n_latent:
-            raise ConfigError(f"surrogate.n_components: the AL-RNN observes its axes through as many units, so it "
-                              f"must be at most surrogate.n_latent = {self.n_latent}, got {self.n_components}")
+        if self.n_components is not None and self.n_components > self.n_latent - self.n_relu:
+            raise ConfigError(f"surrogate.n_components: the AL-RNN reads its axes from as many linear units, so it "
+                              f"must be at most n_latent - n_relu = {self.n_latent - self.n_relu}, "
+                              f"got {self.n_components}")
 
 
 @dataclass(frozen=True)
@@ -367,7 +368,8 @@ class HmmMechanismConfig:
 
     n_trials: int = _f(64, minimum=1)  # noise-driven sequences (one common draw for every tool and perturbation)
     n_steps: int = _f(200, minimum=2)  # symbols per sequence, after the network's burn_in
-    noise_variances: tuple[float, ...] = _f([0.25, 1.0, 4.0], minimum=0, min_items=1, unique=True)  # input noise
+    noise_variances: tuple[float, ...] = _f([0.0, 0.25, 1.0, 4.0], minimum=0, min_items=1, unique=True)  # input noise
+    orbit_burn_in: int = _f(100, minimum=0)  # network steps dropped before orbits are measured (>= burn_in)
     mus: tuple[float, ...] = _f([0.0, 2.0], minimum=0, min_items=1, unique=True)  # unit output scalings
     n_null: int = _f(20, minimum=2)  # fresh noise draws of the unperturbed network: the null of an effect
     alpha: float = _f(0.05, exclusive_minimum=0, exclusive_maximum=1)  # kick units: Bonferroni over units

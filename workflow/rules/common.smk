@@ -366,6 +366,7 @@ def all_targets():
         + symbolic_targets()
         + surrogate_targets()
         + hmm_targets()
+        + hmm_mechanism_targets()  # defined in hmm_mechanism.smk
     )
 
 
