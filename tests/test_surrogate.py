@@ -121,19 +121,19 @@ def teacher():
 
 
 def oracle_fit(proj):
-    """The exact AL-RNN of the teacher in PCA coordinates z = Q (x - m) / s (units 0, 1; ReLU but read only
-    through zero weights) with the teacher's own state as units 2, 3: z' = (1 - a) z + a (Q W relu(x) +
-    Q (W_in u + b - m)) / s."""
+    """The exact AL-RNN z' = W phi(z) + W_in u + b of the teacher x' = (1 - a) x + a (W_t relu(x) + h), for
+    the stage's observation model: ReLU units 0, 1 hold x and 2, 3 hold y = -x (so x = relu(x) - relu(y)),
+    linear units 4, 5 the projections Q (x - m) / s; the free units start at 0, as the teacher does."""
     t = teacher().params
-    Q, m, s = proj.axes, proj.mean, proj.scale
-    W = np.zeros((4, 4))
-    W[:2, 2:] = Q @ t.W / s
-    W[2:, 2:] = t.W
-    W_in = np.vstack([Q @ t.W_in / s, t.W_in])
-    b = np.concatenate([Q @ (t.b - m) / s, t.b])
-    cfg = ModelConfig(n_in=1, n_rec=4, n_out=1, activation="alrnn", n_relu=4, alpha=ALPHA, sigma_rec=0.0,
+    Q, m, s, a = proj.axes, proj.mean, proj.scale, ALPHA
+    A = np.hstack([(1 - a) * np.eye(2) + a * t.W, -(1 - a) * np.eye(2)])  # x' from (relu(x), relu(y))
+    W = np.zeros((6, 6))
+    W[:2, :4], W[2:4, :4], W[4:, :4] = A, -A, Q @ A / s
+    W_in = np.vstack([a * t.W_in, -a * t.W_in, Q @ (a * t.W_in) / s])
+    b = np.concatenate([a * t.b, -a * t.b, Q @ (a * t.b - m) / s])
+    cfg = ModelConfig(n_in=1, n_rec=6, n_out=2, activation="alrnn", n_relu=4, alpha=1.0, sigma_rec=0.0,
                       dtype="float64")
-    return Params(W_in, W, b, np.zeros((1, 4)), np.zeros(1)), cfg
+    return Params(W_in, W, b, np.eye(6)[4:], np.zeros(2)), cfg
 
 
 def test_stage_maps_an_exact_surrogate_back_onto_the_teachers_points(tmp_path, monkeypatch):
@@ -149,12 +149,12 @@ def test_stage_maps_an_exact_surrogate_back_onto_the_teachers_points(tmp_path, m
         proj = sur.fit_projection(stage.network_trials(saved, task, s.n_trials, s.seed)[1][:, :48], 2)
         np.testing.assert_allclose(proj.to_latent(proj.to_states(latent)), latent, atol=1e-12)
         params, cfg = oracle_fit(proj)
-        return params, cfg, np.zeros(2), 0, 0.0  # the teacher starts at 0
+        return params, cfg, 0, 0.0
 
     monkeypatch.setattr(stage, "fit", fit)
     manifolds = dynamics.manifold_analysis(saved, task, points, arrays, {"n_trials": 16, "basin_resolution": 4,
                                                                           "basin_samples": 0})[0]
-    settings = SurrogateConfig(n_components=2, n_latent=4, n_relu=4, max_period=2)
+    settings = SurrogateConfig(n_components=2, n_latent=6, n_relu=4, max_period=2)
     table, fit_table, out = stage.analyse(saved, task, points, arrays, manifolds, settings)
     surr, net = table[table["side"] == "surrogate"], table[table["side"] == "network"]
     assert len(surr) == 3 and net["matched"].all() and surr["matched"].all()
@@ -174,16 +174,49 @@ def test_stage_maps_an_exact_surrogate_back_onto_the_teachers_points(tmp_path, m
     write_npz(net / "fixed_points.npz", **arrays)
     manifolds.to_csv(net / "manifolds.csv", index=False)
     files = [net / f for f in ("surrogate.npz", "surrogate.csv", "surrogate_fit.csv")]
-    stage.surrogate_job("flipflop", task.params, {"n_components": 2, "n_latent": 4, "n_relu": 4, "max_period": 2},
+    stage.surrogate_job("flipflop", task.params, {"n_components": 2, "n_latent": 6, "n_relu": 4, "max_period": 2},
                         net / "model.npz", net / "fixed_points.csv", net / "fixed_points.npz", net / "manifolds.csv",
                         *files)
     saved_table = stage.read_matches(files[1])
     assert saved_table["matched"].all() and len(saved_table) == 6
     z = read_npz(files[0])
-    assert int(z["orbit_row"].max()) == 2 and z["projection_axes"].shape == (2, 2)
+    assert int(z["orbit_row"].max()) == 2 and z["projection_axes"].shape == (2, 2) and z["W"].shape == (6, 6)
     stage.figure_job([files[1]], [files[0]], [net / "fixed_points.npz"], "flipflop", tmp_path / "f.pdf",
                      tmp_path / "f.png")
     assert (tmp_path / "f.png").stat().st_size > 0
     with pytest.raises(ValueError, match="pair up"):
         stage.figure_job([files[1]], [files[0]], [tmp_path / "x" / "fixed_points.npz"], "flipflop", tmp_path / "g.pdf",
                          tmp_path / "g.png")
+
+
+def test_fitted_surrogate_of_a_relu_teacher_recovers_its_fixed_points():
+    """The AL-RNN fitted by teacher forcing (dsr.training) to the ReLU teacher's own trajectories: its exact
+    fixed points, mapped back, match the teacher's three (two stable, one saddle) within 5% of the states'
+    spread, with the same stability, and the saddle's branches lead to the same two attractors."""
+    task = make_task("flipflop", {"n_bits": 1, "T": 60, "p_pulse": 0.1})
+    saved = teacher()
+    points, arrays = dynamics.fixed_point_analysis(saved, task, {"n_trials": 16, "n_initial": 32, "max_period": 2})
+    manifolds = dynamics.manifold_analysis(saved, task, points, arrays, {"n_trials": 16, "basin_resolution": 4,
+                                                                          "basin_samples": 0})[0]
+    settings = SurrogateConfig(n_components=2, n_latent=6, n_relu=2, n_trials=32, max_iters=1000, lr=1e-2,
+                               forcing_interval=10, max_period=2)
+    table, fit_table, _ = stage.analyse(saved, task, points, arrays, manifolds, settings)
+    net = table[table["side"] == "network"]
+    assert len(net) == 3 and net["matched"].all() and net["same_stability"].all() and net["same_reaches"].all()
+    assert net["distance"].max() < 0.05
+    q = fit_table.set_index(["split", "measure"])["value"]
+    assert q["test", "one_step_r2"] > 0.99
+    turn = fit_table[fit_table["split"] == "long_run"].set_index("measure")["value"]
+    assert np.isnan(turn["network_steps_per_turn"]) and np.isnan(turn["surrogate_steps_per_turn"])  # no rotation
+
+
+def test_rotation_of_a_circle_a_spiral_into_a_point_and_a_rest():
+    """A rotation by 2 pi / 23.5 per step (no whole-step period) gives 23.5 steps per turn at its radius; a
+    spiral that has reached its point and a point at rest give no period."""
+    t = np.arange(2000)
+    circle = 2.0 * np.stack([np.cos(2 * np.pi * t / 23.5), np.sin(2 * np.pi * t / 23.5)], axis=1) + [1.0, -3.0]
+    per_turn, radius = sur.rotation(circle)
+    assert per_turn == pytest.approx(23.5, rel=1e-3) and radius == pytest.approx(2.0, rel=1e-3)
+    spiral = circle * (0.9 ** t)[:, None] + 1.0
+    assert np.isnan(sur.rotation(spiral[1000:])[0])
+    assert np.isnan(sur.rotation(np.ones((50, 3, 2)))[0])

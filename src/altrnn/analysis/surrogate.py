@@ -25,6 +25,13 @@ linear systems (analysis.plrnn). This module holds the geometry between the two:
   side); a matched pair agrees when one's list, carried over by the matching,
   is the other's (both empty for two attractors).
 * `r2`: the coefficient of determination of predictions, pooled over dimensions.
+* `rotation`: how a long-run orbit turns in a plane: the angle it advances per
+  step around its own centre (the mean of its states), unwrapped over the whole
+  run, as steps per turn, and its RMS distance from that centre (the radius).
+  Steps per turn are NaN when the orbit advances less than 1e-4 rad per step
+  or its radius is below 1e-6 of its size: it has stopped, e.g. on a fixed point.
+  An attracting invariant circle (a limit cycle whose period is not a whole
+  number of steps) has no exact k-cycle, but a finite period here.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from .periodic_orbits import distance_to_orbit
 
 MATCH_COLUMNS = ["condition", "side", "index", "kind", "period", "stability", "n_unstable", "spiral",
                  "max_modulus", "eig_real", "eig_imag", "partner", "distance", "matched", "same_stability",
-                 "same_spiral", "reaches", "same_reaches", "pc1", "pc2"]
+                 "same_spiral", "reaches", "same_reaches", "outside", "pc1", "pc2"]
 
 
 @dataclass(frozen=True)
@@ -150,7 +157,8 @@ def match(condition: str, surrogate: pd.DataFrame, surrogate_orbits, network: pd
 
     surrogate, network: one row per object with the columns index (its row in its own results), kind,
     period (> 1: a cycle), stability, n_unstable, spiral, max_modulus, eig_real, eig_imag, pc1, pc2,
-    reaches (';'-joined indices of the objects its unstable branches reach; '' none);
+    reaches (';'-joined indices of the objects its unstable branches reach; '' none), optionally outside
+    (how far the object lies from the space the distances are measured in, reported as given);
     *_orbits the matching orbits (k, N), all in the network's state space. Distances are divided by
     `unit` (the spread of the visited states) before they are compared with tol.
     """
@@ -212,3 +220,20 @@ def r2(true, predicted) -> float:
     if total == 0:
         raise ValueError("r2 is undefined for constant data")
     return 1.0 - float(np.sum((p - y) ** 2)) / total
+
+
+def rotation(orbit) -> tuple[float, float]:
+    """(steps per turn, radius) of one long-run orbit (T, 2) in a plane (module doc); median over
+    trajectories for (T, B, 2)."""
+    z = np.asarray(orbit, dtype=np.float64)
+    if z.ndim == 3:
+        per = np.array([rotation(z[:, b]) for b in range(z.shape[1])])
+        return float(np.median(per[:, 0])), float(np.median(per[:, 1]))
+    if z.ndim != 2 or z.shape[1] != 2 or len(z) < 3:
+        raise ValueError(f"a long-run orbit must be (T >= 3, 2) or (T, B, 2), got shape {z.shape}")
+    rel = z - z.mean(axis=0)
+    angle = np.unwrap(np.arctan2(rel[:, 1], rel[:, 0]))
+    rate = abs(angle[-1] - angle[0]) / (len(z) - 1)
+    radius = float(np.sqrt(np.mean(np.sum(rel ** 2, axis=1))))
+    turning = rate >= 1e-4 and radius > 1e-6 * max(1.0, float(np.abs(z).max()))
+    return (2 * np.pi / rate if turning else float("nan")), radius

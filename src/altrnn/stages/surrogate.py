@@ -5,9 +5,10 @@ Per network (settings: config.SurrogateConfig):
 1. Data: the network runs noise-free on n_trials of its task's trials (seed); the last
    test_fraction of them are held out. Its states are projected on their top principal axes
    (analysis.surrogate.Projection, fitted on the training trials).
-2. Fit: an AL-RNN with n_latent units, units 0..n_relu-1 ReLU, observing the projections directly
-   through its first D units, is fitted to them by teacher forcing (dsr.training), with the task's
-   inputs as its inputs.
+2. Fit: an AL-RNN z' = W phi(z) + W_in u + b with n_latent units, units 0..n_relu-1 ReLU, reading
+   the projections directly from its first D linear units (dsr.training.observed_units), is fitted
+   to them by teacher forcing (dsr.training), with the task's inputs as its inputs; its free units
+   start every trial at zero.
 3. Exact analysis: under each input the dynamics stage analysed (fixed_points.npz), the surrogate's
    fixed points and cycles up to max_period (analysis.plrnn.find_cycles, the dynamics stage's exact
    search, seeded with the surrogate's own states), mapped back into the network's state space.
@@ -18,8 +19,10 @@ Per network (settings: config.SurrogateConfig):
 
 Outputs: surrogate.npz (the AL-RNN's weights and config, the projection, its orbits in state space
 and in the dynamics stage's PCA plane, free-running trajectories in that plane), surrogate.csv
-(analysis.surrogate.MATCH_COLUMNS) and surrogate_fit.csv (split, measure, value: one-step and
-free-running r2 and D_stsp on the training and the held-out trials).
+(analysis.surrogate.MATCH_COLUMNS) and surrogate_fit.csv (split, condition, measure, value: one-step
+and free-running r2 and D_stsp on the training and the held-out trials; split `long_run`: per input,
+steps per turn and radius of the network's and the surrogate's long-run orbits, which tell an
+attracting rotation without an exact k-cycle, analysis.surrogate.rotation).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import dsr_metrics, fixed_points, plrnn, skeleton
+from ..analysis.stability import rnn_map
 from ..analysis import surrogate as sur
 from ..config import SurrogateConfig, parse_section
 from ..io import ResultFileError, load_model, read_npz, read_table, write_csv, write_npz
@@ -41,7 +45,7 @@ from ..tasks import make_task
 
 log = logging.getLogger("altrnn.stages.surrogate")
 
-FIT_COLUMNS = ["split", "measure", "value"]
+FIT_COLUMNS = ["split", "condition", "measure", "value"]
 POINT_COLUMNS = ["index", "kind", "period", "stability", "n_unstable", "spiral", "max_modulus", "eig_real",
                  "eig_imag"]
 
@@ -92,39 +96,78 @@ def _pc(x, mean, axes):
 
 
 def fit(latent, inputs, s: SurrogateConfig):
-    """The AL-RNN fitted to latent trajectories (T+1, B, D) driven by inputs (T, B, n_in) (dsr.training):
-    (params, config, initial state of the unobserved units (M - D,) or None (zeros), iterations, final loss).
-    Every trial starts from the network's initial state, so one initial state serves them all."""
-    raise NotImplementedError("waiting for dsr.training")
+    """The AL-RNN fitted to latent trajectories (T+1, B, D) driven by inputs (T, B, n_in) by teacher forcing
+    (dsr.training.fit_trajectories): (params, model config, iterations, final loss)."""
+    from ..dsr import training
+
+    cfg = ModelConfig(n_in=inputs.shape[2], n_rec=s.n_latent, n_out=latent.shape[2], activation="alrnn",
+                      n_relu=s.n_relu, alpha=1.0, sigma_rec=0.0, dtype="float64")
+    tf = training.TeacherForcingConfig.from_dict(
+        {"sequence_length": min(s.sequence_length, latent.shape[0] - 1), "forcing_interval": s.forcing_interval,
+         "batch_size": s.batch_size, "lr": s.lr, "max_iters": s.max_iters, "log_every": max(1, s.max_iters // 10),
+         "checkpoint_every": s.max_iters}, "surrogate")
+    res = training.fit_trajectories(latent, cfg, tf, s.seed, inputs=inputs)
+    return res.params, cfg, res.iterations, res.final_loss
 
 
-def free_run(params: Params, cfg: ModelConfig, inputs, z0, n_obs: int, hidden0=None):
-    """Free-running latent trajectories (T+1, B, M) from observed initial states z0 (B, n_obs) and the
-    unobserved units' initial state hidden0 (M - n_obs,) (None: zeros)."""
+def observed(cfg: ModelConfig) -> slice:
+    """The surrogate's units that hold the projections (dsr.training.observed_units)."""
+    from ..dsr import training
+
+    return training.observed_units(cfg)
+
+
+def free_run(params: Params, cfg: ModelConfig, inputs, z0):
+    """Free-running latent trajectories (T+1, B, M) from observations z0 (B, D), the other units at zero
+    (as every training window starts): each trial starts where the network's trials do."""
     x0 = np.zeros((z0.shape[0], cfg.n_rec))
-    x0[:, :n_obs] = z0
-    if hidden0 is not None:
-        x0[:, n_obs:] = hidden0
+    x0[:, observed(cfg)] = z0
     return forward(params, cfg, inputs, x0=x0).x.astype(np.float64)
 
 
-def fit_quality(params, cfg, inputs, latent, n_obs: int, hidden0=None) -> dict:
-    """One-step r2 (observed units reset to the data at every step), free-running r2 and D_stsp (gmm) of
-    the observed units over trials latent (T+1, B, D) driven by inputs (T, B, n_in)."""
-    T, B, D = latent.shape[0] - 1, latent.shape[1], n_obs
-    free = free_run(params, cfg, inputs, latent[0], D, hidden0)[:, :, :D]
-    # one step: the previous step's state with its observed units replaced by the data
-    x = free_run(params, cfg, inputs[:1], latent[0], D, hidden0)
+def fit_quality(params, cfg, inputs, latent) -> dict:
+    """One-step r2 (observed units reset to the data at every step, the others running on), free-running r2
+    and D_stsp (gmm) of the observations over trials latent (T+1, B, D) driven by inputs (T, B, n_in)."""
+    obs, D = observed(cfg), latent.shape[2]
+    free = free_run(params, cfg, inputs, latent[0])[:, :, obs]
     one = np.empty_like(latent[1:])
-    state = x[0]
-    for t in range(T):
-        state = state.copy()
-        state[:, :D] = latent[t]
+    state = np.zeros((latent.shape[1], cfg.n_rec))
+    for t in range(latent.shape[0] - 1):
+        state[:, obs] = latent[t]
         state = forward(params, cfg, inputs[t:t + 1], x0=state).x[1].astype(np.float64)
-        one[t] = state[:, :D]
+        one[t] = state[:, obs]
     return {"one_step_r2": sur.r2(latent[1:], one), "free_r2": sur.r2(latent[1:], free[1:]),
             "d_stsp": dsr_metrics.state_space_divergence(latent[1:].reshape(-1, D), free[1:].reshape(-1, D),
                                                          method="gmm")}
+
+
+def long_run(params, cfg, u, start, n_steps: int) -> np.ndarray:
+    """States (n_steps, B, N) of a network's noise-free map under the constant input u, after as many steps
+    of transient, from states start (B, N)."""
+    x = np.asarray(start, dtype=np.float64)
+    out = np.empty((n_steps,) + x.shape)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging surrogate is reported, not a failure
+        for t in range(2 * n_steps):
+            x = rnn_map(params, cfg, x, u)
+            if t >= n_steps:
+                out[t - n_steps] = x
+    return out
+
+
+def rotation_rows(saved, params, cfg, proj, u, states, visited, condition: str, n_steps: int) -> list[dict]:
+    """Steps per turn and radius (analysis.surrogate.rotation) of the long-run orbits of the network and of
+    the surrogate under u, in the plane of the first two principal axes (latent units), from the last
+    states of the trials."""
+    rows = []
+    for side, orbit in (("network", proj.to_latent(long_run(saved.params, saved.config, u, states[-1], n_steps))),
+                        ("surrogate", long_run(params, cfg, u, visited[-1], n_steps)[..., observed(cfg)])):
+        if not np.all(np.isfinite(orbit)):
+            rows.append({"split": "long_run", "condition": condition, "measure": f"{side}_diverges", "value": 1.0})
+            continue
+        per_turn, radius = sur.rotation(orbit[..., :2]) if orbit.shape[-1] >= 2 else (np.nan, np.nan)
+        rows += [{"split": "long_run", "condition": condition, "measure": f"{side}_steps_per_turn", "value": per_turn},
+                 {"split": "long_run", "condition": condition, "measure": f"{side}_radius", "value": radius}]
+    return rows
 
 
 def analyse(saved, task, points: pd.DataFrame, point_arrays: dict, manifolds: pd.DataFrame, settings):
@@ -137,24 +180,25 @@ def analyse(saved, task, points: pd.DataFrame, point_arrays: dict, manifolds: pd
     train, test = slice(0, s.n_trials - n_test), slice(s.n_trials - n_test, s.n_trials)
     proj = sur.fit_projection(states[:, train], s.n_components, s.variance)
     D = proj.n_components
-    if D > s.n_latent:
-        raise ValueError(f"surrogate.n_latent = {s.n_latent} is smaller than the {D} principal axes needed to explain "
-                         f"{s.variance:.0%} of the variance; raise n_latent or set n_components")
+    if D > s.n_latent - s.n_relu:
+        raise ValueError(f"surrogate.n_latent - surrogate.n_relu = {s.n_latent - s.n_relu} linear units cannot hold "
+                         f"the {D} principal axes that explain {s.variance:.0%} of the variance; raise n_latent or "
+                         "set n_components")
     log.info("%d principal axes explain %.1f%% of the variance", D, 100 * proj.explained.sum())
     latent = proj.to_latent(states)
-    params, cfg, hidden0, iterations, loss = fit(latent[:, train], inputs[:, train], s)
+    params, cfg, iterations, loss = fit(latent[:, train], inputs[:, train], s)
+    obs = observed(cfg)
     rows = []
     for split, sl in (("train", train), ("test", test)):
-        q = fit_quality(params, cfg, inputs[:, sl], latent[:, sl], D, hidden0)
-        rows += [{"split": split, "measure": k, "value": v} for k, v in q.items()]
-    rows += [{"split": "all", "measure": k, "value": float(v)} for k, v in
+        q = fit_quality(params, cfg, inputs[:, sl], latent[:, sl])
+        rows += [{"split": split, "condition": "", "measure": k, "value": v} for k, v in q.items()]
+    rows += [{"split": "all", "condition": "", "measure": k, "value": float(v)} for k, v in
              (("n_components", D), ("explained_variance", proj.explained.sum()), ("n_latent", cfg.n_rec),
               ("n_relu", cfg.n_relu), ("iterations", iterations), ("final_loss", loss))]
-    fit_table = pd.DataFrame(rows, columns=FIT_COLUMNS)
     log.info("fit: %s", ", ".join(f"{r['split']} {r['measure']} {r['value']:.3g}" for r in rows[:6]))
 
     # the surrogate's own visited states seed its exact search
-    visited = free_run(params, cfg, inputs, latent[0], D, hidden0)
+    visited = free_run(params, cfg, inputs, latent[0])
     pca_mean, pca_axes = point_arrays["pca_mean"], point_arrays["pca_axes"]
     unit = sur.spread(states)
     net_frame, net_orbits = reference_points(points, point_arrays, manifolds, saved.config.piecewise_linear)
@@ -164,7 +208,7 @@ def analyse(saved, task, points: pd.DataFrame, point_arrays: dict, manifolds: pd
     for c, name in enumerate(names):
         u = point_arrays["condition_inputs"][c]
         table, orbits = exact_orbits(params, cfg, u, visited, s.max_period, np.random.default_rng([s.seed, c]))
-        mapped = [proj.to_states(o[:, :D]) for o in orbits]
+        mapped = [proj.to_states(o[:, obs]) for o in orbits]
         frame = table.assign(index=np.arange(n_points, n_points + len(table)), condition=name,
                              reaches=[";".join(str(n_points + r) for r in rs) for rs in table["reaches"]])
         frame[["pc1", "pc2"]] = (np.array([_pc(m[0], pca_mean, pca_axes) for m in mapped]).reshape(-1, 2))
@@ -172,23 +216,31 @@ def analyse(saved, task, points: pd.DataFrame, point_arrays: dict, manifolds: pd
         theirs = net_frame[mine].reset_index(drop=True)
         theirs_orbits = [o for o, m in zip(net_orbits, mine) if m]
         theirs[["pc1", "pc2"]] = np.array([_pc(o[0], pca_mean, pca_axes) for o in theirs_orbits]).reshape(-1, 2)
-        tables.append(sur.match(name, frame, mapped, theirs, theirs_orbits, unit, s.tolerance))
+        # the surrogate knows only the projection: compare within the fitted subspace, say how far outside it
+        shadows = [proj.to_states(proj.to_latent(o)) for o in theirs_orbits]
+        theirs["outside"] = [sur.orbit_distance(o, sh) / unit for o, sh in zip(theirs_orbits, shadows)]
+        frame["outside"] = 0.0
+        tables.append(sur.match(name, frame, mapped, theirs, shadows, unit, s.tolerance))
         for i, (o, m) in enumerate(zip(orbits, mapped)):
             orbit_latent.append(o)
             orbit_pc.append(_pc(m, pca_mean, pca_axes))
             orbit_row.append(np.full(len(o), n_points + i))
         n_points += len(table)
+        turn = rotation_rows(saved, params, cfg, proj, u, states[:, :8], visited[:, :8], name, 1000)
+        log.info("%s: long run %s", name, ", ".join(f"{r['measure']} {r['value']:.3g}" for r in turn))
+        rows += turn
         summ = sur.summary(tables[-1])
         log.info("%s: %d exact points/cycles; matches: %s", name, len(table),
                  "; ".join(f"{r.side} {r.kind} {r.n_matched}/{r.n}" for r in summ.itertuples()))
     table = pd.concat(tables, ignore_index=True)
+    fit_table = pd.DataFrame(rows, columns=FIT_COLUMNS)
     arrays = {
-        **params.as_dict(), "metadata": np.array(json.dumps({"model": asdict(cfg), "n_observed": D})),
+        **params.as_dict(), "metadata": np.array(json.dumps({"model": asdict(cfg), "observed": [obs.start, obs.stop]})),
         **proj.arrays(),
         "orbit": np.concatenate(orbit_latent) if orbit_latent else np.empty((0, cfg.n_rec)),
         "orbit_pc": np.concatenate(orbit_pc) if orbit_pc else np.empty((0, 2)),
         "orbit_row": np.concatenate(orbit_row) if orbit_row else np.empty(0, dtype=np.int64),
-        "generated_pc": _pc(proj.to_states(visited[:, : point_arrays["trajectories_pc"].shape[1], :D]), pca_mean,
+        "generated_pc": _pc(proj.to_states(visited[:, : point_arrays["trajectories_pc"].shape[1], obs]), pca_mean,
                             pca_axes),
         "spread": np.array(unit),
         "condition_names": np.array(names, dtype=str),
