@@ -69,8 +69,12 @@ def test_orbit_radius_of_a_linear_network_matches_its_stationary_covariance():
     gen = GenerativeConfig(n_noise=2, burn_in=150)
     noise = hm.draw_noise(cfg, gen, 2, 200, 300, np.random.default_rng(4))
     variances = [0.25, 1.0, 4.0]
-    table = hm.orbit_radius(p, cfg, gen, noise, np.zeros(N), variances, n_boot=300)
+    table = hm.orbit_radius(p, cfg, gen, noise, np.zeros(N), variances, n_boot=300, free_steps=400)
     J = (1 - a) * np.eye(N) + a * p.W
+    free = table.iloc[-1]  # without any noise the stable linear network decays to its fixed point: (rho(J))^300
+    assert not free["recurrent_noise"] and free["radius"] < 1e-3 * table["radius"].iloc[0]
+    assert free["radius"] > 0
+    table = table.iloc[:-1]
     for v, row in zip(variances, table.itertuples()):
         Q = a ** 2 * v * p.W_in @ p.W_in.T + 2 * a * sigma ** 2 * np.eye(N)
         exact = np.sqrt(np.trace(solve_discrete_lyapunov(J, Q)))
@@ -191,7 +195,8 @@ def test_stage_job_on_a_tiny_trained_network(trained_files):
     tables = {k: stage.read_csv(f) for k, f in paths.items()}
     assert set(tables["ablation"]["kind"]) == {"baseline", "perturbed", "redraw"}
     assert len(tables["kick_units"]) == 8 and tables["kick_units"]["rank"].tolist() == list(range(1, 9))
-    assert tables["orbit_radius"]["variance"].tolist() == list(SMALL.noise_variances)
+    assert tables["orbit_radius"]["variance"].tolist() == [*SMALL.noise_variances, 0.0]
+    assert tables["orbit_radius"]["recurrent_noise"].tolist() == [True] * 4 + [False]
     assert tables["fixed_points"]["method"].eq("enumeration").all()
     phase = tables["training_phase"]
     assert phase["iteration"].tolist() == [0, 20]

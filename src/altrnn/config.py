@@ -236,12 +236,12 @@ class SurrogateConfig:
     test_fraction: float = _f(0.25, exclusive_minimum=0, exclusive_maximum=1)
     seed: int = _f(7, minimum=0)
     max_iters: int = _f(1000, minimum=1)  # teacher-forcing iterations (the fit's budget)
-    lr: float = _f(1e-3, exclusive_minimum=0)
+    lr: float = _f(1e-2, exclusive_minimum=0)
     batch_size: int = _f(16, minimum=1)  # sequences per iteration
     sequence_length: int = _f(30, minimum=2)  # steps per sequence
-    forcing_interval: int = _f(5, minimum=1)  # steps between forcings of the observed units
+    forcing_interval: int = _f(10, minimum=1)  # steps between forcings of the observed units
     max_period: int = _f(8, minimum=1)  # longest exact cycle searched in the surrogate
-    tolerance: float = _f(0.1, exclusive_minimum=0)  # a match: mutual nearest within this x the states' spread
+    tolerance: float = _f(0.15, exclusive_minimum=0)  # a match: mutual nearest within this x the states' spread
 
     def __post_init__(self):
         if self.n_relu > self.n_latent:
@@ -370,6 +370,7 @@ class HmmMechanismConfig:
     n_steps: int = _f(200, minimum=2)  # symbols per sequence, after the network's burn_in
     noise_variances: tuple[float, ...] = _f([0.0, 0.25, 1.0, 4.0], minimum=0, min_items=1, unique=True)  # input noise
     orbit_burn_in: int = _f(100, minimum=0)  # network steps dropped before orbits are measured (>= burn_in)
+    free_steps: int = _f(1000, minimum=0)  # noise-free run after the noisy one: is there another attractor?
     mus: tuple[float, ...] = _f([0.0, 2.0], minimum=0, min_items=1, unique=True)  # unit output scalings
     n_null: int = _f(20, minimum=2)  # fresh noise draws of the unperturbed network: the null of an effect
     alpha: float = _f(0.05, exclusive_minimum=0, exclusive_maximum=1)  # kick units: Bonferroni over units

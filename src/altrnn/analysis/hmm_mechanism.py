@@ -161,14 +161,16 @@ def leading_eigenvalues(params: Params, cfg: ModelConfig, x: np.ndarray, n_eig: 
 # --------------------------------------------------------------------------- orbits and slow regions
 
 def orbit_radius(params: Params, cfg: ModelConfig, gen: GenerativeConfig, noise: NoiseDraw, x_ref, variances,
-                 n_boot: int = 1000, seed: int = 0, burn_in: int = 0) -> pd.DataFrame:
+                 n_boot: int = 1000, seed: int = 0, burn_in: int = 0, free_steps: int = 0) -> pd.DataFrame:
     """Radius of the noise-driven state cloud at each input-noise variance, with 95% bootstrap intervals.
 
-    Variance 0 leaves the recurrent noise alone: a radius that stays finite there is not sustained by the
-    input noise (a limit cycle, or sigma_rec). radius: sqrt of the mean squared distance of the states (the
-    first max(burn_in, gen.burn_in) steps dropped) from x_ref (None: from the
-    cloud's mean); spread: the same from the cloud's own mean; offset: the distance of that mean from x_ref.
-    Intervals resample trials (each trial's time-averaged squared distance).
+    radius: sqrt of the mean squared distance of the states (the first max(burn_in, gen.burn_in) steps
+    dropped) from x_ref (None: from the cloud's mean); spread: the same from the cloud's own mean; offset:
+    the distance of that mean from x_ref. Intervals resample trials (each trial's time-averaged squared
+    distance). Variance 0 keeps the recurrent noise; with free_steps > 0 a last row (recurrent_noise False)
+    runs the noise-free network that long from the states where the trained-noise run ended and measures
+    its last 100 steps: a radius near 0 there means the orbits need the noise (the paper's noise-sustained
+    orbits), a finite one that the network has another attractor (e.g. a limit cycle).
     """
     rows = []
     for v in variances:
@@ -177,17 +179,27 @@ def orbit_radius(params: Params, cfg: ModelConfig, gen: GenerativeConfig, noise:
         x = np.asarray(run(params, cfg, noise, np.sqrt(v)).x[max(burn_in, gen.burn_in) + 1:], dtype=np.float64)
         if x.shape[0] < 1:
             raise ValueError(f"hmm_mechanism.orbit_burn_in ({burn_in}) leaves no step of the {noise.u.shape[0]} run")
-        mean = x.mean(axis=(0, 1))
-        centre = mean if x_ref is None else np.asarray(x_ref, dtype=np.float64)
-        row = {"variance": float(v), "trained": bool(np.isclose(v, gen.noise_std ** 2)),
-               "reference": "state_mean" if x_ref is None else "fixed_point",
-               "offset": float(np.linalg.norm(mean - centre))}
-        for name, c in (("radius", centre), ("spread", mean)):
-            m, lo, hi = bootstrap_mean(((x - c) ** 2).sum(axis=2).mean(axis=0), n_boot, seed=seed)
-            row.update({name: np.sqrt(m), f"{name}_low": np.sqrt(lo), f"{name}_high": np.sqrt(hi)})
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["variance", "trained", "reference", "radius", "radius_low", "radius_high",
-                                       "spread", "spread_low", "spread_high", "offset"])
+        rows.append(_radius_row(x, x_ref, v, bool(np.isclose(v, gen.noise_std ** 2)), True, n_boot, seed))
+    if free_steps > 0:
+        start = run(params, cfg, noise, gen.noise_std).x[-1]
+        x = forward(params, cfg, np.zeros((free_steps, start.shape[0], cfg.n_in), cfg.np_dtype), None, start).x
+        rows.append(_radius_row(np.asarray(x[-min(100, free_steps):], dtype=np.float64), x_ref, 0.0, False, False,
+                                n_boot, seed))
+    return pd.DataFrame(rows, columns=["variance", "trained", "recurrent_noise", "reference", "radius",
+                                       "radius_low", "radius_high", "spread", "spread_low", "spread_high", "offset"])
+
+
+def _radius_row(x, x_ref, variance, trained, recurrent, n_boot, seed) -> dict:
+    """radius and spread of states x (T, B, N) around x_ref (None: their mean), with bootstrap intervals."""
+    mean = x.mean(axis=(0, 1))
+    centre = mean if x_ref is None else np.asarray(x_ref, dtype=np.float64)
+    row = {"variance": float(variance), "trained": trained, "recurrent_noise": recurrent,
+           "reference": "state_mean" if x_ref is None else "fixed_point",
+           "offset": float(np.linalg.norm(mean - centre))}
+    for name, c in (("radius", centre), ("spread", mean)):
+        m, lo, hi = bootstrap_mean(((x - c) ** 2).sum(axis=2).mean(axis=0), n_boot, seed=seed)
+        row.update({name: np.sqrt(m), f"{name}_low": np.sqrt(lo), f"{name}_high": np.sqrt(hi)})
+    return row
 
 
 def noise_kick(params: Params, cfg: ModelConfig, noise_std: float) -> float:
@@ -343,7 +355,8 @@ def mechanism_tables(params: Params, cfg: ModelConfig, gen: GenerativeConfig, hm
     out = {
         "fixed_points": fp,
         "orbit_radius": orbit_radius(params, cfg, gen, noise, None if ref is None else x[ref],
-                                     settings.noise_variances, settings.n_boot, settings.seed, settings.orbit_burn_in),
+                                     settings.noise_variances, settings.n_boot, settings.seed, settings.orbit_burn_in,
+                                     settings.free_steps),
         "residency": residency(params, cfg, gen, hmm, noise, settings.slow_factor),
         "ablation": ablation,
         "kick_units": kick_units(ablation, settings.alpha),

@@ -42,16 +42,20 @@ def fixed_points(frames: dict, label: str):
 
 
 def orbit_radius(frames: dict, label: str):
-    """Orbit radius (around the zero-input fixed point) and spread against the input-noise variance."""
+    """Orbit radius (around the zero-input fixed point) and spread against the input-noise variance; dashed:
+    the noise-free run (0 when the orbits need the noise)."""
     tables = frames["orbit_radius"]
     nets = net_order(tables)
     colours = _colours(nets)
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.4), sharex=True)
     for n in nets:
-        tab = tables[n].sort_values("variance")
+        noisy = tables[n]["recurrent_noise"].astype(bool)
+        tab, free = tables[n][noisy].sort_values("variance"), tables[n][~noisy]
         for ax, key in zip(axes, ("radius", "spread")):
             ax.plot(tab["variance"], tab[key], "o-", color=colours[n], label=n)
             ax.fill_between(tab["variance"], tab[f"{key}_low"], tab[f"{key}_high"], color=colours[n], alpha=0.25)
+            for value in free[key]:
+                ax.axhline(value, color=colours[n], ls="--", lw=1, label=f"{n}: no noise at all")
     axes[0].set_ylabel("RMS distance from the fixed point")
     axes[1].set_ylabel("RMS distance from the cloud's mean")
     for ax in axes:
