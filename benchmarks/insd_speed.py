@@ -38,6 +38,8 @@ def parse_args(argv=None):
     p.add_argument("--repeats", type=int, default=25)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, default=1, help="BLAS and numba threads")
+    p.add_argument("--clock", default="wall", choices=["wall", "cpu"],
+                   help="wall time, or this process's CPU time (less inflated on a loaded machine; 1 thread only)")
     p.add_argument("--csv", help="also write the table to this CSV file")
     return p.parse_args(argv)
 
@@ -68,7 +70,7 @@ def time_config(N, args, old):
     from altrnn.train.adam import Adam, clip_by_global_norm
     from altrnn.train.objective import loss_and_grad
 
-    clock = time.perf_counter
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
     insd = (args.lam, args.rho, args.rho_mode)
     rng = np.random.default_rng(0)
     task = make_task("flipflop", {"T": args.T})
@@ -177,8 +179,8 @@ def main(argv=None):
             print(f"  done N={N}", file=sys.stderr)
     load_after = os.getloadavg()
     table = pd.DataFrame(rows)
-    print(f"old code: {old.__file__ if old else 'none'}; threads {args.threads}; load average (1 min) "
-          f"before {load_before[0]:.2f}, after {load_after[0]:.2f}; medians of {args.repeats} interleaved repeats")
+    print(f"old code: {old.__file__ if old else 'none'}; threads {args.threads}; {args.clock} clock; load average "
+          f"(1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f}; medians of {args.repeats} interleaved repeats")
     print(table.T.to_string(float_format=lambda v: f"{v:.3g}"))
     if args.csv:
         table.to_csv(args.csv, index=False)
