@@ -20,13 +20,15 @@ def _markers(ax, t: pd.DataFrame, colour, marker, size, label):
 
 
 def draw_network(ax, table: pd.DataFrame, arrays: dict, points: dict, condition: str):
-    """One network under one input: its trajectories (grey) and the surrogate's free runs (dashed), its
-    points (circles) and cycles (grey polygons), the surrogate's (red diamonds and polygons), and a line
-    between each matched pair."""
+    """One network under one input: its trajectories (grey) and the surrogate's free runs (dashed) and
+    long-run orbits (purple), its points (circles) and cycles (grey polygons), the surrogate's (red
+    diamonds and polygons), and a line between each matched pair."""
     for traj in np.moveaxis(points["trajectories_pc"][..., :2], 1, 0):
         ax.plot(traj[:, 0], traj[:, 1], color="0.8", lw=0.6, zorder=1)
     for traj in np.moveaxis(arrays["generated_pc"], 1, 0)[:4]:
         ax.plot(traj[:, 0], traj[:, 1], color=SURROGATE, lw=0.5, ls="--", alpha=0.5, zorder=1)
+    for traj in np.moveaxis(arrays["long_run_pc"], 1, 0)[:4]:  # where the surrogate ends up: a rotation, or a point
+        ax.plot(traj[:, 0], traj[:, 1], color="tab:purple", lw=1.0, alpha=0.8, zorder=2)
     t = table[table["condition"] == condition]
     net, sur = t[t["side"] == "network"], t[t["side"] == "surrogate"]
     mean, axes = points["pca_mean"], points["pca_axes"][:2]
@@ -38,6 +40,11 @@ def draw_network(ax, table: pd.DataFrame, arrays: dict, points: dict, condition:
         ax.fill(o[:, 0], o[:, 1], fill=False, ec=SURROGATE, lw=1.0, ls="-", zorder=3)
     _markers(ax, net[net["period"] == 1], NETWORK, "o", 70, "network")
     _markers(ax, sur[sur["period"] == 1], SURROGATE, "D", 16, "surrogate")
+    seen = points["trajectories_pc"][..., :2].reshape(-1, 2)  # the view: the network's trajectories
+    low, high = seen.min(axis=0), seen.max(axis=0)
+    pad = 0.15 * np.maximum(high - low, 1e-9)
+    ax.set_xlim(low[0] - pad[0], high[0] + pad[0])
+    ax.set_ylim(low[1] - pad[1], high[1] + pad[1])
     where = {int(i): (x, y) for i, x, y in zip(net["index"], net["pc1"], net["pc2"])}
     for p, x, y in zip(sur["partner"][sur["matched"]], sur["pc1"][sur["matched"]], sur["pc2"][sur["matched"]]):
         if int(p) in where:
@@ -59,7 +66,10 @@ def surrogate_panels(data: dict, task: str):
         condition = str(points["condition_names"][0])
         counts = draw_network(ax, table, arrays, points, condition)
         (m, k), (_, ks) = counts["network"], counts["surrogate"]
-        ax.set_title(f"{n}: {m} of {k} points/cycles matched\n(surrogate has {ks})", fontsize=9)
+        turn = arrays["steps_per_turn"][0]
+        rot = ("" if np.all(np.isnan(turn)) else
+               f"; steps/turn {turn[0]:.1f} (net), {turn[1]:.1f} (surrogate)".replace("nan", "-"))
+        ax.set_title(f"{n}: {m} of {k} points/cycles matched\n(surrogate has {ks}{rot})", fontsize=8)
         ax.set_xlabel("PC 1")
         ax.set_ylabel("PC 2")
     for ax in list(axs.flat)[len(nets):]:

@@ -157,17 +157,18 @@ def long_run(params, cfg, u, start, n_steps: int) -> np.ndarray:
 def rotation_rows(saved, params, cfg, proj, u, states, visited, condition: str, n_steps: int) -> list[dict]:
     """Steps per turn and radius (analysis.surrogate.rotation) of the long-run orbits of the network and of
     the surrogate under u, in the plane of the first two principal axes (latent units), from the last
-    states of the trials."""
+    states of the trials; and the surrogate's long-run orbits (n_steps, B, D)."""
     rows = []
+    mine = long_run(params, cfg, u, visited[-1], n_steps)[..., observed(cfg)]
     for side, orbit in (("network", proj.to_latent(long_run(saved.params, saved.config, u, states[-1], n_steps))),
-                        ("surrogate", long_run(params, cfg, u, visited[-1], n_steps)[..., observed(cfg)])):
+                        ("surrogate", mine)):
         if not np.all(np.isfinite(orbit)):
             rows.append({"split": "long_run", "condition": condition, "measure": f"{side}_diverges", "value": 1.0})
             continue
         per_turn, radius = sur.rotation(orbit[..., :2]) if orbit.shape[-1] >= 2 else (np.nan, np.nan)
         rows += [{"split": "long_run", "condition": condition, "measure": f"{side}_steps_per_turn", "value": per_turn},
                  {"split": "long_run", "condition": condition, "measure": f"{side}_radius", "value": radius}]
-    return rows
+    return rows, mine
 
 
 def analyse(saved, task, points: pd.DataFrame, point_arrays: dict, manifolds: pd.DataFrame, settings):
@@ -202,7 +203,8 @@ def analyse(saved, task, points: pd.DataFrame, point_arrays: dict, manifolds: pd
     pca_mean, pca_axes = point_arrays["pca_mean"], point_arrays["pca_axes"]
     unit = sur.spread(states)
     net_frame, net_orbits = reference_points(points, point_arrays, manifolds, saved.config.piecewise_linear)
-    tables, orbit_pc, orbit_row, orbit_latent = [], [], [], []
+    tables, orbit_pc, orbit_row, orbit_latent, turns = [], [], [], [], []
+    long_pc = np.empty((0, 0, 2))
     n_points = 0
     names = [str(n) for n in point_arrays["condition_names"]]
     for c, name in enumerate(names):
@@ -226,7 +228,12 @@ def analyse(saved, task, points: pd.DataFrame, point_arrays: dict, manifolds: pd
             orbit_pc.append(_pc(m, pca_mean, pca_axes))
             orbit_row.append(np.full(len(o), n_points + i))
         n_points += len(table)
-        turn = rotation_rows(saved, params, cfg, proj, u, states[:, :8], visited[:, :8], name, 1000)
+        turn, orbit = rotation_rows(saved, params, cfg, proj, u, states[:, :8], visited[:, :8], name, 1000)
+        if c == 0:  # the figure draws the first input's last 100 steps
+            with np.errstate(invalid="ignore", over="ignore"):
+                long_pc = _pc(proj.to_states(orbit[-100:]), pca_mean, pca_axes)
+        per = {r["measure"]: r["value"] for r in turn}
+        turns.append([per.get(f"{side}_steps_per_turn", np.nan) for side in ("network", "surrogate")])
         log.info("%s: long run %s", name, ", ".join(f"{r['measure']} {r['value']:.3g}" for r in turn))
         rows += turn
         summ = sur.summary(tables[-1])
@@ -243,8 +250,10 @@ def analyse(saved, task, points: pd.DataFrame, point_arrays: dict, manifolds: pd
         "generated_pc": _pc(proj.to_states(visited[:, : point_arrays["trajectories_pc"].shape[1], obs]), pca_mean,
                             pca_axes),
         "spread": np.array(unit),
+        "long_run_pc": long_pc,
+        "steps_per_turn": np.array(turns).reshape(-1, 2),
         "condition_names": np.array(names, dtype=str),
-    }
+    }  # steps_per_turn: (C, 2) network, surrogate; long_run_pc: the surrogate's last long-run steps, first input
     return table, fit_table, arrays
 
 
