@@ -92,6 +92,16 @@ def test_match_table_keeps_points_and_cycles_apart():
     assert (row["n"], row["n_matched"]) == (2, 0)
 
 
+def test_match_with_nothing_on_one_side():
+    """A surrogate without exact points: every network point is reported unmatched, partner -1."""
+    n = _frame("u", ["fixed", "cycle"], [1, 5], ["stable", "stable"])
+    table = sur.match("u", _frame("u", [], [], []), [], n, [np.zeros((1, 2)), np.ones((5, 2))], unit=1.0, tol=0.1)
+    assert list(table["side"]) == ["network", "network"] and list(table["partner"]) == [-1, -1]
+    assert not table["matched"].any() and table["distance"].isna().all() and not table["same_stability"].any()
+    with pytest.raises(ValueError, match="spread"):
+        sur.match("u", n, [], n, [], unit=0.0, tol=0.1)
+
+
 def test_skeletons_agree_only_through_matched_partners():
     """Saddles at 0 (both sides) whose branches reach the attractors at -1 and 1: the surrogate's saddle 10
     reaches 11, 12, the network's saddle 10 reaches 11, 12 (matched in the same order): they agree. The
