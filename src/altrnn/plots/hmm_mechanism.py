@@ -110,6 +110,7 @@ def kick_units(frames: dict, label: str):
     axes[-1, 0].set_xlabel("units by effect (label: unit, mu)")
     axes[0, 0].legend(fontsize=7)
     fig.suptitle(f"{label}: unit ablation / amplification (common noise)", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     return fig
 
 
@@ -122,11 +123,15 @@ def training_phase(frames: dict, label: str):
     for n in nets:
         tab = tables[n]
         axes[0].plot(tab["iteration"], tab["lead_modulus"], "o-", color=colours[n], label=n)
-        axes[0].plot(tab["iteration"], np.hypot(tab["eig2_real"], tab["eig2_imag"]), ".--", color=colours[n])
+        j = 2
+        while f"eig{j}_real" in tab:  # the rest of the leading eigenvalues, faint
+            axes[0].plot(tab["iteration"], np.hypot(tab[f"eig{j}_real"], tab[f"eig{j}_imag"]), ".", alpha=0.4,
+                         color=colours[n])
+            j += 1
         for key, style in zip(TV_KEYS, ("-", "--", ":")):
             axes[1].plot(tab["iteration"], tab[key], style, color=colours[n], label=f"{n} {key[:-3]}")
     axes[0].axhline(1.0, color="0.5", lw=0.8)
-    axes[0].set_ylabel("|lambda_1| (solid), |lambda_2| (dashed)")
+    axes[0].set_ylabel("|lambda_1| (line), next ones (dots)")
     axes[1].set_ylabel("TV to the HMM")
     axes[1].set_xlabel("training iteration")
     axes[0].legend(fontsize=7)
