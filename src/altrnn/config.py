@@ -231,7 +231,7 @@ class SurrogateConfig:
     n_components: typing.Optional[int] = _f(None, minimum=1)  # PCA axes fitted; None: the fewest reaching `variance`
     variance: float = _f(0.9, exclusive_minimum=0, maximum=1)  # share of the states' variance the axes explain
     n_latent: int = _f(16, minimum=1)  # M: units of the AL-RNN (n_latent - n_relu linear ones hold the axes)
-    n_relu: int = _f(4, minimum=0)  # P: its ReLU units
+    n_relu: int = _f(8, minimum=0)  # P: its ReLU units
     n_trials: int = _f(64, minimum=2)  # noise-free task trials of the network (a test_fraction of them held out)
     test_fraction: float = _f(0.25, exclusive_minimum=0, exclusive_maximum=1)
     seed: int = _f(7, minimum=0)
