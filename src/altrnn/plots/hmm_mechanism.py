@@ -102,7 +102,7 @@ def kick_units(frames: dict, label: str):
         ax.bar(np.arange(len(tab)), tab["effect"], color=colour)
         ax.axhline(tab["threshold"].iloc[0], color="k", ls="--", lw=1, label="null threshold")
         ax.axhline(tab["null_mean"].iloc[0], color="k", ls=":", lw=1, label="null mean")
-        top = tab.head(min(10, len(tab)))
+        top = tab.head(min(5, len(tab)))
         for i, (u, mu) in enumerate(zip(top["unit"], top["mu"])):
             ax.text(i, top["effect"].iloc[i], f"{u}\n{mu:g}", ha="center", va="bottom", fontsize=6)
         ax.set_ylabel("transition change (TV)")
