@@ -37,7 +37,7 @@ def test_ablating_a_unit_without_outgoing_weights_changes_nothing():
     null = [hm.draw_noise(cfg, gen, 2, 32, 100, np.random.default_rng(2 + j)) for j in range(3)]
     table = hm.perturbation_table(p, cfg, gen, hmm, noise, [0.0, 2.0], null)
     silent = table[table["unit"] == 3]
-    assert (silent[list(hm.CHANGE_KEYS) + ["switch_rate_change"]] == 0).all().all()
+    assert (silent[list(hm.CHANGE_KEYS) + ["switch_rate_change", "delta_transition_tv"]] == 0).all().all()
     baseline = table[table["kind"] == "baseline"].iloc[0]
     for key in hm.STAT_KEYS:
         assert (silent[key] == baseline[key]).all()
@@ -208,13 +208,20 @@ def test_stage_job_on_a_tiny_trained_network(trained_files):
 
 
 def test_stage_job_names_a_file_without_hmm_metadata(trained_files, tmp_path):
-    from altrnn.io import save_model
+    from altrnn.io import save_model, write_npz
     from altrnn.stages import hmm_mechanism as stage
 
     _, params, cfg, _, _ = trained_files
     save_model(tmp_path / "model.npz", params, cfg, {})
+    paths = {k: tmp_path / f for k, f in stage.TABLES.items()}
     with pytest.raises(ValueError, match="model.npz.*hmm"):
-        stage.mechanism_job({}, tmp_path / "model.npz", None, {k: tmp_path / f for k, f in stage.TABLES.items()})
+        stage.mechanism_job({}, tmp_path / "model.npz", None, paths)
+    write_npz(tmp_path / "snapshots.npz", iteration=np.array([0]))
+    with pytest.raises(ValueError, match="snapshots.npz.*W_in"):
+        stage.mechanism_job({}, trained_files[0] / "model.npz", tmp_path / "snapshots.npz", paths)
+    with pytest.raises(ValueError, match="hmm_mechanism.mus"):
+        stage.mechanism_job({"mus": "two"}, trained_files[0] / "model.npz", None, paths)
+    assert not any(p.exists() for p in paths.values())
 
 
 def test_figures_of_the_stage(trained_files, tmp_path):

@@ -79,7 +79,6 @@ def draw_noise(cfg: ModelConfig, gen: GenerativeConfig, n_symbols: int, n_trials
                rng: np.random.Generator) -> NoiseDraw:
     u = rng.standard_normal((gen.network_steps(n_steps), n_trials, gen.n_noise)).astype(cfg.np_dtype)
     rec = recurrent_noise(cfg, (u.shape[0], n_trials, cfg.n_rec), rng)
-    rec = None if rec is None else rec.copy()
     return NoiseDraw(u, rec, gumbel_noise((n_steps, n_trials, n_symbols), rng))
 
 
@@ -252,8 +251,8 @@ def perturbation_table(params: Params, cfg: ModelConfig, gen: GenerativeConfig, 
 
     kind `baseline` (unit -1, mu 1), `perturbed` (one row per unit and mu), `redraw` (unit -1, one row per
     fresh draw of all the noise, compared with the baseline). Columns: STAT_KEYS (to the HMM's analytic
-    statistics), switch_rate, CHANGE_KEYS (to the baseline emissions) and their signed
-    switch_rate_change.
+    statistics), switch_rate, CHANGE_KEYS (to the baseline emissions), and the signed differences from the
+    baseline switch_rate_change and delta_<STAT_KEYS> (negative: closer to the HMM).
     """
     S = hmm.n_symbols
     reference = hmm.analytic_statistics(MAX_DWELL)
@@ -269,8 +268,9 @@ def perturbation_table(params: Params, cfg: ModelConfig, gen: GenerativeConfig, 
         rows.append({"kind": "redraw", "unit": -1, "mu": 1.0, "draw": j,
                      **summary(emissions(params, cfg, gen, other), S, reference, base_stats)})
     table = pd.DataFrame(rows)
-    table["switch_rate_change"] = table["switch_rate"] - base["switch_rate"]
-    return table
+    for key in ("switch_rate", *STAT_KEYS):
+        table[f"delta_{key}"] = table[key] - base[key]
+    return table.rename(columns={"delta_switch_rate": "switch_rate_change"})
 
 
 def kick_units(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:

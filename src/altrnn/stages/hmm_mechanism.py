@@ -24,6 +24,7 @@ log = logging.getLogger("altrnn.stages.hmm_mechanism")
 TABLES = {"fixed_points": "mechanism_fixed_points.csv", "orbit_radius": "orbit_radius.csv",
           "residency": "residency.csv", "ablation": "ablation.csv", "kick_units": "kick_units.csv",
           "training_phase": "training_phase.csv"}
+SNAPSHOT_ARRAYS = ("iteration", "W_in", "W", "b", "W_out", "b_out")
 FIGURES = ("fixed_points", "orbit_radius", "residency", "kick_units", "training_phase")  # kick_units: with ablation
 
 
@@ -58,6 +59,9 @@ def mechanism_job(settings: dict, model_path, snapshots_path, paths: dict):
     settings = settings_of(settings)
     saved, hmm, gen = load_network(model_path)
     snapshots = read_npz(snapshots_path) if snapshots_path is not None else None
+    missing = [k for k in SNAPSHOT_ARRAYS if snapshots is not None and k not in snapshots]
+    if missing:
+        raise ValueError(f"{snapshots_path}: not a snapshots file of the hmm stage, missing arrays {missing}")
     log.info("%s: HMM %s, %d units, settings %s", model_path, hmm.name, saved.config.n_rec, asdict(settings))
     tables = hmm_mechanism.mechanism_tables(saved.params, saved.config, gen, hmm, settings, snapshots)
     for key, table in tables.items():
