@@ -240,7 +240,7 @@ class SurrogateConfig:
     batch_size: int = _f(16, minimum=1)  # sequences per iteration
     sequence_length: int = _f(30, minimum=2)  # steps per sequence
     forcing_interval: int = _f(10, minimum=1)  # steps between forcings of the observed units
-    max_period: int = _f(8, minimum=1)  # longest exact cycle searched in the surrogate
+    max_period: int = _f(20, minimum=1)  # longest exact cycle searched in the surrogate
     tolerance: float = _f(0.15, exclusive_minimum=0)  # a match: mutual nearest within this x the states' spread
 
     def __post_init__(self):
