@@ -11,7 +11,8 @@ Per network (settings: config.SurrogateConfig):
    start every trial at zero.
 3. Exact analysis: under each input the dynamics stage analysed (fixed_points.npz), the surrogate's
    fixed points and cycles up to max_period (analysis.plrnn.find_cycles, the dynamics stage's exact
-   search, seeded with the surrogate's own states), mapped back into the network's state space.
+   search, seeded with the surrogate's own states on the trials and in the long run), mapped back
+   into the network's state space.
 4. Matching: with the network's own points (fixed_points.csv: optimised fixed and slow points and
    periodic cycles; the exact ones for a piecewise-linear network), analysis.surrogate.match; the
    skeletons compared: where the unstable branches of the network's saddles lead (manifolds.csv)
@@ -157,11 +158,11 @@ def long_run(params, cfg, u, start, n_steps: int) -> np.ndarray:
 def rotation_rows(saved, params, cfg, proj, u, states, visited, condition: str, n_steps: int) -> list[dict]:
     """Steps per turn and radius (analysis.surrogate.rotation) of the long-run orbits of the network and of
     the surrogate under u, in the plane of the first two principal axes (latent units), from the last
-    states of the trials; and the surrogate's long-run orbits (n_steps, B, D)."""
+    states of the trials; and the surrogate's long-run states (n_steps, B, M)."""
     rows = []
-    mine = long_run(params, cfg, u, visited[-1], n_steps)[..., observed(cfg)]
+    mine = long_run(params, cfg, u, visited[-1], n_steps)
     for side, orbit in (("network", proj.to_latent(long_run(saved.params, saved.config, u, states[-1], n_steps))),
-                        ("surrogate", mine)):
+                        ("surrogate", mine[..., observed(cfg)])):
         if not np.all(np.isfinite(orbit)):
             rows.append({"split": "long_run", "condition": condition, "measure": f"{side}_diverges", "value": 1.0})
             continue
@@ -209,7 +210,10 @@ def analyse(saved, task, points: pd.DataFrame, point_arrays: dict, manifolds: pd
     names = [str(n) for n in point_arrays["condition_names"]]
     for c, name in enumerate(names):
         u = point_arrays["condition_inputs"][c]
-        table, orbits = exact_orbits(params, cfg, u, visited, s.max_period, np.random.default_rng([s.seed, c]))
+        turn, ends = rotation_rows(saved, params, cfg, proj, u, states[:, :8], visited[:, :8], name, 1000)
+        # the exact search starts from the regions the surrogate visits on the trials and in the long run
+        seeds = visited if not np.all(np.isfinite(ends)) else np.concatenate([visited, ends[-len(visited):]], axis=1)
+        table, orbits = exact_orbits(params, cfg, u, seeds, s.max_period, np.random.default_rng([s.seed, c]))
         mapped = [proj.to_states(o[:, obs]) for o in orbits]
         frame = table.assign(index=np.arange(n_points, n_points + len(table)), condition=name,
                              reaches=[";".join(str(n_points + r) for r in rs) for rs in table["reaches"]])
@@ -228,10 +232,9 @@ def analyse(saved, task, points: pd.DataFrame, point_arrays: dict, manifolds: pd
             orbit_pc.append(_pc(m, pca_mean, pca_axes))
             orbit_row.append(np.full(len(o), n_points + i))
         n_points += len(table)
-        turn, orbit = rotation_rows(saved, params, cfg, proj, u, states[:, :8], visited[:, :8], name, 1000)
         if c == 0:  # the figure draws the first input's last 100 steps
             with np.errstate(invalid="ignore", over="ignore"):
-                long_pc = _pc(proj.to_states(orbit[-100:]), pca_mean, pca_axes)
+                long_pc = _pc(proj.to_states(ends[-100:, :, obs]), pca_mean, pca_axes)
         per = {r["measure"]: r["value"] for r in turn}
         turns.append([per.get(f"{side}_steps_per_turn", np.nan) for side in ("network", "surrogate")])
         log.info("%s: long run %s", name, ", ".join(f"{r['measure']} {r['value']:.3g}" for r in turn))
