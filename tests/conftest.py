@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from filelock import FileLock
 import scipy.linalg.cython_blas  # noqa: F401  load the BLAS numba uses first, so threadpool_limits reaches it
 from threadpoolctl import threadpool_limits
 from tiny import TINY, snakemake, write_config
@@ -13,11 +14,27 @@ from altrnn.train import TrainConfig, train
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory):
-    """A finished run of the tiny config (read-only: copy it before changing anything)."""
-    workdir = tmp_path_factory.mktemp("tiny")
-    write_config(workdir, TINY)
-    snakemake(workdir)
+def tiny_run(tmp_path_factory, worker_id):
+    """A finished run of the tiny config (read-only: copy it before changing anything).
+
+    Built once per test session: the first xdist worker to ask builds it in the workers' shared temporary
+    directory, under a lock; the others wait and reuse it, or re-raise its failure."""
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        root = root.parent  # the session's directory, above each worker's own
+    workdir, failed = root / "tiny", root / "tiny.failed"
+    with FileLock(root / "tiny.lock"):
+        if failed.exists():
+            raise AssertionError(f"the tiny run failed in another worker:\n{failed.read_text()}")
+        if not (root / "tiny.done").exists():
+            workdir.mkdir()
+            write_config(workdir, TINY)
+            try:
+                snakemake(workdir)
+            except BaseException as e:
+                failed.write_text(str(e) or repr(e))
+                raise
+            (root / "tiny.done").touch()
     return workdir
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from tiny import TINY, snakemake, write_config
+from tiny import TINY
 
 from altrnn import netids
 from altrnn.analysis import decoding
@@ -194,23 +194,19 @@ def test_tasks_without_declared_variables_have_none():
 # --- the workflow ---------------------------------------------------------------------------------------------
 
 
-def test_a_tiny_run_writes_the_decoding_table_matrices_and_panel(tmp_path):
-    cfg = {**TINY, "decoding": {"n_trials": 16, "stride": 3}}
-    write_config(tmp_path, cfg)
-    targets = ["results/flipflop/decoding.csv", "results/integration/decoding.csv",
-               netids.figure_file("flipflop", "decoding", "png"), netids.figure_file("integration", "decoding", "pdf")]
-    snakemake(tmp_path, *targets)
+def test_a_tiny_run_writes_the_decoding_table_matrices_and_panel(tiny_run):
+    assert TINY["decoding"] == {"n_trials": 16, "stride": 3}  # 8 test trials, every third step
     nets = [netids.standard_id(g, s) for g in TINY["standard"]["g"] for s in TINY["standard"]["seeds"]]
     nets += netids.insd_ids(TINY["insd"]["n_alternatives"])
     for task, variables in (("flipflop", ["bit1", "bit2", "bit3"]), ("integration", ["context", "evidence1",
                                                                                       "evidence2"])):
-        table = read_table(tmp_path / f"results/{task}/decoding.csv")
+        table = read_table(tiny_run / f"results/{task}/decoding.csv")
         assert list(table.columns) == COLUMNS and set(table["net_id"]) == set(nets)
         assert set(table["variable"]) == set(variables) and table["n_test"].between(0, 8).all()
         for (net, var), rows in table.groupby(["net_id", "variable"]):  # defined from a step on, then always
             assert np.all(np.diff(rows.sort_values("time")["n_test"]) >= 0) and rows["n_test"].iloc[-1] > 0
         assert (table.loc[table["variable"] == "context", "n_test"] == 8).all()
-        arrays = read_npz(tmp_path / f"results/{task}/decoding.npz")
+        arrays = read_npz(tiny_run / f"results/{task}/decoding.npz")
         T = make_task(task, TINY["tasks"][task]["params"]).batch(1, np.random.default_rng(0)).T
         np.testing.assert_array_equal(arrays["times"], np.arange(0, T, 3))
         mats = matrices(arrays)
@@ -218,4 +214,5 @@ def test_a_tiny_run_writes_the_decoding_table_matrices_and_panel(tmp_path):
         for (net, var), m in mats.items():  # the table's values are the matrices' diagonals
             rows = table[(table["net_id"] == net) & (table["variable"] == var)].sort_values("time")
             np.testing.assert_array_equal(rows["value"], np.diag(m))
-    assert (tmp_path / netids.figure_file("flipflop", "decoding", "png")).stat().st_size > 1000
+    assert (tiny_run / netids.figure_file("flipflop", "decoding", "png")).stat().st_size > 1000
+    assert (tiny_run / netids.figure_file("integration", "decoding", "pdf")).stat().st_size > 1000

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from tiny import TINY, snakemake, write_config
+from tiny import TINY
 
 from altrnn import netids
 from altrnn.analysis import gaming
@@ -112,18 +112,15 @@ def test_summary_is_the_mean_over_draws_with_a_bootstrap_interval():
     assert np.isnan(one["low"].iloc[0]) and np.isnan(one["high"].iloc[0])
 
 
-def test_a_tiny_run_writes_the_gaming_table_and_panel(tmp_path):
-    cfg = {**TINY, "gaming": {"paddings": [0, 2], "n_draws": 2}}
-    write_config(tmp_path, cfg)
-    targets = ["results/flipflop/metric_gaming.csv", netids.figure_file("flipflop", "metric_gaming", "png"),
-               netids.figure_file("integration", "metric_gaming", "pdf")]
-    snakemake(tmp_path, *targets)
+def test_a_tiny_run_writes_the_gaming_table_and_panel(tiny_run):
+    assert TINY["gaming"] == {"paddings": [0, 2], "n_draws": 2}
     for task in ("flipflop", "integration"):
-        table = read_gaming_table(tmp_path / f"results/{task}/metric_gaming.csv")
+        table = read_gaming_table(tiny_run / f"results/{task}/metric_gaming.csv")
         n = TINY["model"]["n_rec"]
         assert set(table["measure"]) == set(gaming.MEASURES) and set(table["n_padding"]) == {0, 2 * n}
         assert (table["n_draws"] == 2).all() and (table["n_units"] == n).all()
         wide = table.set_index(["measure", "padding"])["mean"]
         assert wide["new_to_earlier", 2.0] > 0.99
         assert wide["earlier_to_new", 2.0] < 0.5 and wide["cka", 2.0] < wide["cka", 0.0]
-    assert (tmp_path / netids.figure_file("flipflop", "metric_gaming", "png")).stat().st_size > 1000
+    assert (tiny_run / netids.figure_file("flipflop", "metric_gaming", "png")).stat().st_size > 1000
+    assert (tiny_run / netids.figure_file("integration", "metric_gaming", "pdf")).stat().st_size > 1000

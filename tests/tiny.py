@@ -22,6 +22,8 @@ TINY = {
     "similarity": {"n_trials": 8, "seed": 2, "test_fraction": 0.5, "rho": 0.001,
                    "options": {"dsa": {"n_delays": 4, "rank": 6}}},
     "dynamics": {"n_trials": 8, "n_initial": 32},
+    "decoding": {"n_trials": 16, "stride": 3},
+    "gaming": {"paddings": [0, 2], "n_draws": 2},
     "threads": {"train": 1},
 }
 NETS = [netids.standard_id(g, s) for g in TINY["standard"]["g"] for s in TINY["standard"]["seeds"]] + \
