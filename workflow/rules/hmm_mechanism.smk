@@ -55,9 +55,8 @@ rule figure_hmm_mechanism:
         code=code_stamp("hmm_mechanism"),
     output:
         **{
-            f"{name}_{ext}": hmm_mechanism_figure("{hmm}", name, ext)
+            f"{name}_pdf": hmm_mechanism_figure("{hmm}", name, "pdf")
             for name in MECHANISM_FIGURES
-            for ext in ("pdf",)
         },
         **{
             f"{name}_png": report(
