@@ -38,6 +38,7 @@ include: "workflow/rules/symbolic.smk"
 include: "workflow/rules/hmm.smk"
 include: "workflow/rules/hmm_mechanism.smk"
 include: "workflow/rules/surrogate.smk"
+include: "workflow/rules/dsr.smk"
 
 
 rule all:

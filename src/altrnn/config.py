@@ -385,6 +385,87 @@ class HmmMechanismConfig:
     seed: int = _f(0, minimum=0)
 
 
+DSR_SYSTEMS = ("lorenz63", "rossler")  # dsr.systems.SYSTEMS (a test keeps them equal)
+
+
+@dataclass(frozen=True)
+class DsrConfig:
+    """Dynamical-systems reconstruction (stage `dsr`, config/README.md): AL-RNNs fitted by teacher forcing
+    (dsr.training) to trajectories of a simulated benchmark flow or of a file."""
+
+    systems: dict = _f({})  # name -> null or its own values of any key below but systems
+    system: typing.Optional[str] = _f(None, choices=DSR_SYSTEMS)  # the flow simulated; None: the entry's name
+    path: typing.Optional[str] = _f(None)  # instead: .npz with trajectories (T, n_traj, D), optional inputs
+    dt: typing.Optional[float] = _f(None, exclusive_minimum=0)  # sampling interval; None: dsr.systems' default
+    n_steps: int = _f(4000, minimum=2)  # steps per simulated training trajectory
+    n_trajectories: int = _f(1, minimum=1)  # simulated training trajectories
+    test_steps: int = _f(8000, minimum=2)  # steps per simulated held-out trajectory
+    n_test: int = _f(1, minimum=1)  # simulated held-out trajectories
+    test_fraction: float = _f(0.25, exclusive_minimum=0, exclusive_maximum=1)  # files: share held out
+    data_seed: int = _f(0, minimum=0)
+    standardise: bool = _f(True)  # fit z-scores of each variable (training trajectories' mean and std)
+    n_latent: int = _f(20, minimum=1)  # M: units of the AL-RNN
+    n_relu: tuple[int, ...] = _f([2], minimum=0, min_items=1, unique=True)  # P: one network per value
+    seeds: tuple[int, ...] = _f([0], minimum=0, min_items=1, unique=True)  # one network per seed
+    g: float = _f(0.1, minimum=0)  # init: W = I + N(0, g^2 / M)
+    dtype: str = _f("float64", choices=("float32", "float64"))
+    teacher_forcing: dict = _f({})  # keys of dsr.training.TeacherForcingConfig
+    n_bins: int = _f(10, minimum=2)  # D_stsp: bins per dimension (D <= 3; a Gaussian mixture beyond)
+    spectrum_sigma: float = _f(2.0, minimum=0)  # D_H: smoothing of the power spectra, in frequency bins
+
+
+@dataclass(frozen=True)
+class DsrSystem:
+    """One entry of dsr.systems with its own settings merged in: results/dsr/{name}/."""
+
+    name: str
+    settings: DsrConfig  # systems emptied; system set for simulated entries
+    teacher_forcing: dict  # every TeacherForcingConfig field
+
+    def net_ids(self) -> list[str]:
+        return [f"alrnn-P{p}-s{s}" for p in self.settings.n_relu for s in self.settings.seeds]
+
+
+def _dsr(raw) -> dict:
+    """{name: DsrSystem} of the top-level section dsr; errors name the key."""
+    section = parse_section(DsrConfig, raw, "dsr")
+    if not section.systems:
+        return {}
+    from .dsr.training import TeacherForcingConfig
+
+    shared = {k: v for k, v in (raw or {}).items() if k != "systems"}
+    out = {}
+    for name, own in section.systems.items():
+        at = f"dsr.systems.{name}"
+        if not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", str(name)):
+            raise ConfigError(f"{at}: a system name is a letter then letters, digits or _ (it names results/dsr/<name>)")
+        own = own or {}
+        if not isinstance(own, dict) or "systems" in own:
+            raise ConfigError(f"{at}: expected null or a mapping of keys of dsr other than systems, got {own!r}")
+        s = parse_section(DsrConfig, deep_merge(shared, own), at)
+        if s.path is not None:
+            if s.system is not None:
+                raise ConfigError(f"{at}: give either system (a simulated flow) or path (a file), not both")
+            if not s.path.endswith(".npz"):
+                raise ConfigError(f"{at}.path: {s.path!r} is not an .npz file")
+        else:
+            kind = s.system or name
+            if kind not in DSR_SYSTEMS:
+                raise ConfigError(f"{at}: {name!r} is not a simulated system {list(DSR_SYSTEMS)}; set "
+                                  f"{at}.system or {at}.path (an .npz of trajectories)")
+            s = dataclasses.replace(s, system=kind)
+            if max(s.n_relu) + 3 > s.n_latent:
+                raise ConfigError(f"{at}.n_relu: at most n_latent - 3 = {s.n_latent - 3} (three observed variables "
+                                  f"are read from linear units), got {max(s.n_relu)}")
+        try:
+            tf = TeacherForcingConfig.from_dict(s.teacher_forcing, f"{at}.teacher_forcing")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        out[name] = DsrSystem(name=name, settings=dataclasses.replace(s, systems={}),
+                              teacher_forcing=canonical(dataclasses.asdict(tf)))
+    return out
+
+
 @dataclass(frozen=True)
 class ThreadsConfig:
     """Threads per job (numba and BLAS)."""
@@ -701,6 +782,7 @@ class Config:
     threads: ThreadsConfig
     hmms: dict = field(default_factory=dict)  # name -> HmmUnit (section hmm_emulation)
     hmm_mechanism: HmmMechanismConfig = field(default_factory=lambda: HmmMechanismConfig())
+    dsr: dict = field(default_factory=dict)  # name -> DsrSystem (section dsr)
 
     @property
     def tasks(self) -> list[str]:
@@ -871,23 +953,24 @@ def _study(raw: dict, name: str, spec) -> tuple[Study, list[Settings]]:
                  condition_figures=figures, factor=factor), units
 
 
-RESERVED = {"figures", "studies", "kernels", "code"}  # directories of results/ that are not task entries
+RESERVED = {"figures", "studies", "kernels", "code", "dsr"}  # directories of results/ that are not task entries
 
 
 def load(raw: dict) -> Config:
     """Check and merge a raw config mapping; ConfigError names the first wrong key or value."""
     if not isinstance(raw, dict):
         raise ConfigError(f"the config must be a mapping of sections, got {type(raw).__name__}")
-    known = ["tasks", "studies", "networks_per_g", "hmm_emulation", "hmm_mechanism", *SECTIONS]
+    known = ["tasks", "studies", "networks_per_g", "hmm_emulation", "hmm_mechanism", "dsr", *SECTIONS]
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown top-level key; valid keys: {known}")
     global_sections = {name: parse_section(cls, raw.get(name), name) for name, cls in SECTIONS.items()}
     hmms = _hmm_emulation(raw.get("hmm_emulation"))
     mechanism = parse_section(HmmMechanismConfig, raw.get("hmm_mechanism"), "hmm_mechanism")
+    dsr = _dsr(raw.get("dsr"))
     tasks = raw.get("tasks") or {}
-    if not isinstance(tasks, dict) or not (tasks or raw.get("studies") or hmms):
-        raise ConfigError("tasks: give at least one task entry (or a study, or hmm_emulation.hmms), "
+    if not isinstance(tasks, dict) or not (tasks or raw.get("studies") or hmms or dsr):
+        raise ConfigError("tasks: give at least one task entry (or a study, hmm_emulation.hmms or dsr.systems), "
                           "e.g. `tasks: {flipflop: {params: {n_bits: 3}}}`")
     units = {}
     for label, entry in tasks.items():
@@ -907,7 +990,7 @@ def load(raw: dict) -> Config:
         studies[name] = study
         units.update((s.label, s) for s in conditions)
     return Config(units=units, studies=studies, threads=global_sections["threads"], hmms=hmms,
-                  hmm_mechanism=mechanism)
+                  hmm_mechanism=mechanism, dsr=dsr)
 
 
 # --- JSON schema -------------------------------------------------------------------------------------------
@@ -953,6 +1036,7 @@ def json_schema() -> dict:
     defs = {name: section_schema(cls) for name, cls in SECTIONS.items()}
     defs["hmm_emulation"] = section_schema(HmmEmulationConfig)
     defs["hmm_mechanism"] = section_schema(HmmMechanismConfig)
+    defs["dsr"] = section_schema(DsrConfig)
     entry_props = {"task": {"type": "string"}, "params": {"type": ["object", "null"]},
                    **{s: {"$ref": f"#/$defs/{s}"} for s in ENTRY_SECTIONS}}
     imported = {**section_schema(ImportedNetwork), "type": "object", "required": ["path"]}
@@ -984,6 +1068,7 @@ def json_schema() -> dict:
                                                  "required": ["axes"], "properties": study_props}},
             "hmm_emulation": {"$ref": "#/$defs/hmm_emulation"},
             "hmm_mechanism": {"$ref": "#/$defs/hmm_mechanism"},
+            "dsr": {"$ref": "#/$defs/dsr"},
             **{s: {"$ref": f"#/$defs/{s}"} for s in SECTIONS},
         },
     }
@@ -1029,7 +1114,9 @@ def main(argv=None) -> int:
         print(f"config error: {exc}", file=sys.stderr)
         return 1
     n_nets = sum(len(u.net_ids()) for u in cfg.units.values())
-    print(f"ok: {len(cfg.tasks)} task entries, {len(cfg.studies)} studies, {len(cfg.units)} units, {n_nets} networks")
+    n_hmm = sum(len(h.net_ids()) for h in cfg.hmms.values())
+    print(f"ok: {len(cfg.tasks)} task entries, {len(cfg.studies)} studies, {len(cfg.units)} units, {n_nets} networks"
+          + (f"; {len(cfg.hmms)} HMMs, {n_hmm} HMM networks" if cfg.hmms else ""))
     return 0
 
 

@@ -25,7 +25,7 @@ UNITS = CFG.units  # label -> Settings: every task entry and every study conditi
 
 
 wildcard_constraints:
-    task="|".join(map(re.escape, UNITS)),
+    task="|".join(map(re.escape, UNITS)) or "^$",
     study="|".join(map(re.escape, CFG.studies)) or "^$",
     metric="|".join(altrnn_config.METRICS),
     g=r"[0-9.e+-]+",
@@ -367,6 +367,7 @@ def all_targets():
         + surrogate_targets()
         + hmm_targets()
         + hmm_mechanism_targets()  # defined in hmm_mechanism.smk
+        + dsr_targets()  # defined in dsr.smk
     )
 
 

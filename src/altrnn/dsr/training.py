@@ -337,10 +337,10 @@ def fit_trajectories(data, model_cfg: ModelConfig, tf_cfg: TeacherForcingConfig,
 # --- free-running predictions ------------------------------------------------------------------------------------
 
 
-def generate(params: Params, cfg: ModelConfig, x0, T: int, inputs=None) -> np.ndarray:
-    """Free-running predictions (T, n_traj, D) in observation space: row 0 the initial observation, then
-    T - 1 steps of the map. x0: observations (n_traj, D) (free units start at zero, as in training) or
-    full latent states (n_traj, M). inputs: (>= T-1, n_traj, n_in), or None for zero input."""
+def free_run(params: Params, cfg: ModelConfig, x0, T: int, inputs=None) -> np.ndarray:
+    """Free-running latent states (T, n_traj, M): row 0 the initial state, then T - 1 steps of the map.
+    x0: observations (n_traj, D) (free units start at zero, as in training) or latent states (n_traj, M).
+    inputs: (>= T-1, n_traj, n_in), or None for zero input."""
     check_model(cfg)
     x0 = np.asarray(x0, dtype=cfg.np_dtype)
     if x0.ndim != 2 or x0.shape[1] not in (cfg.n_out, cfg.n_rec):
@@ -357,5 +357,10 @@ def generate(params: Params, cfg: ModelConfig, x0, T: int, inputs=None) -> np.nd
         if u.ndim != 3 or u.shape[0] < T - 1 or u.shape[1:] != (n, cfg.n_in):
             raise ValueError(f"inputs must have shape (>= {T - 1}, {n}, {cfg.n_in}), got {u.shape}")
         u = u[:T - 1]
-    traj = forward(params, cfg, u, x0=z0)
-    return observe(traj.x, cfg).copy()
+    return forward(params, cfg, u, x0=z0).x
+
+
+def generate(params: Params, cfg: ModelConfig, x0, T: int, inputs=None) -> np.ndarray:
+    """Free-running predictions (T, n_traj, D) in observation space (row 0 the initial observation); the
+    arguments are those of free_run."""
+    return observe(free_run(params, cfg, x0, T, inputs), cfg).copy()
