@@ -1,4 +1,4 @@
-"""Surrogates: projection, matching on hand-built point sets, and the stage on a ReLU teacher with known fixed points."""
+"""Surrogates: projection, matching on hand-built point sets, the stage on a ReLU teacher with known fixed points."""
 
 import numpy as np
 import pandas as pd

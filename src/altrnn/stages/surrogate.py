@@ -87,7 +87,8 @@ def exact_orbits(params: Params, cfg: ModelConfig, u, visited, max_period: int, 
     reaches = {}
     for k, r in zip(sk.saddle, sk.reaches):
         if r >= 0:
-            reaches.setdefault(int(point[k]), set()).add(int(point[r]) if r < len(point) else int(cycle[r - len(point)]))
+            target = point[r] if r < len(point) else cycle[r - len(point)]  # a stable point, else a stable cycle
+            reaches.setdefault(int(point[k]), set()).add(int(target))
     table["reaches"] = [sorted(reaches.get(i, ())) for i in range(len(table))]
     return table, orbits
 
