@@ -32,9 +32,16 @@ rule surrogate:
 
 rule figure_surrogate:
     input:
-        tables=lambda w: [netids.net_file(w.task, n, "surrogate.csv") for n in surrogate_nets(w.task)],
-        npz=lambda w: [netids.net_file(w.task, n, "surrogate.npz") for n in surrogate_nets(w.task)],
-        point_arrays=lambda w: [netids.net_file(w.task, n, "fixed_points.npz") for n in surrogate_nets(w.task)],
+        tables=lambda w: [
+            netids.net_file(w.task, n, "surrogate.csv") for n in surrogate_nets(w.task)
+        ],
+        npz=lambda w: [
+            netids.net_file(w.task, n, "surrogate.npz") for n in surrogate_nets(w.task)
+        ],
+        point_arrays=lambda w: [
+            netids.net_file(w.task, n, "fixed_points.npz")
+            for n in surrogate_nets(w.task)
+        ],
         code=code_stamp("surrogate"),
     output:
         **figure_outputs("surrogate"),
