@@ -830,8 +830,13 @@ def _settings(raw: dict, entry: dict, label: str, where: str, study=None, axes=N
     _check_stress_levels(sections, task, kind, where)
     # Distinct g values (checked by the section) give distinct ids: netids.format_number is exact.
     imported = _imported(entry.get("imported"), f"{where}.imported")
-    return Settings(label=label, task=kind, params=canonical(task.params), study=study, axes=axes or {},
-                    imported=imported, **sections)
+    settings = Settings(label=label, task=kind, params=canonical(task.params), study=study, axes=axes or {},
+                        imported=imported, **sections)
+    unknown = [n for n in settings.surrogate.nets or () if n not in settings.net_ids()]
+    if unknown:
+        raise ConfigError(f"{where}.surrogate.nets: {unknown} are not networks of this unit; "
+                          f"its networks: {settings.net_ids()}")
+    return settings
 
 
 def _set_dotted(entry: dict, key: str, value, where: str):
