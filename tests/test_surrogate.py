@@ -230,3 +230,13 @@ def test_rotation_of_a_circle_a_spiral_into_a_point_and_a_rest():
     spiral = circle * (0.9 ** t)[:, None] + 1.0
     assert np.isnan(sur.rotation(spiral[1000:])[0])
     assert np.isnan(sur.rotation(np.ones((50, 3, 2)))[0])
+
+
+def test_config_names_a_bad_surrogate_key():
+    from altrnn import config
+
+    with pytest.raises(config.ConfigError, match=r"tasks\.flipflop\.surrogate\.nets: \['alt7'\]"):
+        config.load({"tasks": {"flipflop": {"surrogate": {"enabled": True, "nets": ["alt7"]}}}})
+    with pytest.raises(config.ConfigError, match="surrogate.n_components"):
+        config.load({"tasks": {"flipflop": {"surrogate": {"n_latent": 10, "n_relu": 8, "n_components": 3}}}})
+    assert config.load({"tasks": {"flipflop": {}}}).units["flipflop"].surrogate.enabled is False
