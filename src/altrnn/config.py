@@ -833,7 +833,7 @@ def _settings(raw: dict, entry: dict, label: str, where: str, study=None, axes=N
     settings = Settings(label=label, task=kind, params=canonical(task.params), study=study, axes=axes or {},
                         imported=imported, **sections)
     unknown = [n for n in settings.surrogate.nets or () if n not in settings.net_ids()]
-    if unknown:
+    if unknown and study is None:  # a study condition may drop networks of its base entry: they are skipped
         raise ConfigError(f"{where}.surrogate.nets: {unknown} are not networks of this unit; "
                           f"its networks: {settings.net_ids()}")
     return settings
