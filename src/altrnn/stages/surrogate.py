@@ -39,6 +39,7 @@ from ..analysis import dsr_metrics, fixed_points, plrnn, skeleton
 from ..analysis.stability import rnn_map
 from ..analysis import surrogate as sur
 from ..config import SurrogateConfig, parse_section
+from ..dsr import training
 from ..io import ResultFileError, load_model, read_npz, read_table, write_csv, write_npz
 from ..model import ModelConfig, Params, forward
 from ..netids import net_of
@@ -100,8 +101,6 @@ def _pc(x, mean, axes):
 def fit(latent, inputs, s: SurrogateConfig):
     """The AL-RNN fitted to latent trajectories (T+1, B, D) driven by inputs (T, B, n_in) by teacher forcing
     (dsr.training.fit_trajectories): (params, model config, iterations, final loss)."""
-    from ..dsr import training
-
     cfg = ModelConfig(n_in=inputs.shape[2], n_rec=s.n_latent, n_out=latent.shape[2], activation="alrnn",
                       n_relu=s.n_relu, alpha=1.0, sigma_rec=0.0, dtype="float64")
     tf = training.TeacherForcingConfig.from_dict(
@@ -114,17 +113,13 @@ def fit(latent, inputs, s: SurrogateConfig):
 
 def observed(cfg: ModelConfig) -> slice:
     """The surrogate's units that hold the projections (dsr.training.observed_units)."""
-    from ..dsr import training
-
     return training.observed_units(cfg)
 
 
 def free_run(params: Params, cfg: ModelConfig, inputs, z0):
     """Free-running latent trajectories (T+1, B, M) from observations z0 (B, D), the other units at zero
-    (as every training window starts): each trial starts where the network's trials do."""
-    x0 = np.zeros((z0.shape[0], cfg.n_rec))
-    x0[:, observed(cfg)] = z0
-    return forward(params, cfg, inputs, x0=x0).x.astype(np.float64)
+    as in training (dsr.training.free_run): each trial starts where the network's trials do."""
+    return training.free_run(params, cfg, z0, inputs.shape[0] + 1, inputs).astype(np.float64)
 
 
 def fit_quality(params, cfg, inputs, latent) -> dict:
