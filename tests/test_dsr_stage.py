@@ -62,6 +62,31 @@ def test_data_job_simulates_splits_and_standardises(tmp_path):
         stage.data_job({**spec, "path": str(tmp_path / "bad.npz")}, tmp_path / "d3.npz")
 
 
+def test_evaluate_scores_the_true_map_zero_and_a_diverging_one_infinite():
+    from altrnn.dsr import training
+    from altrnn.model import ModelConfig
+
+    A = 0.999 * np.array([[np.cos(0.2), -np.sin(0.2)], [np.sin(0.2), np.cos(0.2)]])
+    x = np.zeros((500, 2, 2))
+    x[0] = [[1.0, 0.0], [0.0, 2.0]]
+    for t in range(499):
+        x[t + 1] = x[t] @ A.T
+    cfg = ModelConfig(n_in=1, n_rec=3, n_out=2, activation="alrnn", n_relu=1, alpha=1.0, sigma_rec=0.0,
+                      dtype="float64")
+    p = training.init_params(cfg, 0.0, np.random.default_rng(0), has_inputs=False)
+    p.W[:] = 0
+    p.W[1:, 1:] = A  # the observed units 1, 2 follow the true map; the ReLU unit 0 stays at 0 (off)
+    scores, _ = stage.evaluate(p, cfg, {"train": x, "test": x[:, :1]}, n_bins=10, sigma=2.0)
+    for split in ("train", "test"):
+        assert scores[split]["d_stsp"] == pytest.approx(0, abs=1e-12)
+        assert scores[split]["d_h"] == pytest.approx(0, abs=1e-7)
+        assert (scores[split]["n_regions"], scores[split]["entropy"]) == (1, 0.0)
+    p.W[1:, 1:] = 10 * A  # grows tenfold per step: overflows after about 300 steps
+    with np.errstate(over="ignore", invalid="ignore"):
+        scores, _ = stage.evaluate(p, cfg, {"train": x, "test": x}, n_bins=10, sigma=2.0)
+    assert scores["test"]["d_stsp"] == np.inf and scores["test"]["d_h"] == 1.0
+
+
 def test_workflow_fits_trajectories_from_a_file(tmp_path):
     """A linear system driven by an input, from a file: the fit's files, scores and figure."""
     rng = np.random.default_rng(0)

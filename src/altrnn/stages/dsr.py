@@ -11,7 +11,8 @@ Per network (alrnn-P{P}-s{seed}): the fit (dsr.training.fit_trajectories) -> mod
 free-running predictions from each trajectory's first observation over its whole length ->
 dsr_metrics.csv, one row per split (train, test): D_stsp and D_H (analysis.dsr_metrics; averaged over
 trajectories), the regions visited and the topological entropy of the symbolic graph of the latent
-states (analysis.symbolic), the published minimal P beside the network's; symbolic.csv and
+states (analysis.symbolic; a prediction that diverges scores D_stsp = inf and D_H = 1, its regions
+counted up to the divergence), the published minimal P beside the network's; symbolic.csv and
 symbolic_edges.csv (held-out split; regions placed at their mean predicted observation, projected on the
 held-out data's first two principal axes); generated.npz (the held-out predictions, for the figure).
 """
@@ -127,8 +128,9 @@ def evaluate(params, cfg, data: dict, n_bins: int, sigma: float):
                 continue
             d_stsp.append(dsr_metrics.state_space_divergence(x[:, i], gen[:, i], method=method, n_bins=n_bins))
             d_h.append(dsr_metrics.hellinger_distance(x[:, i], gen[:, i], sigma=sigma))
-        finite = np.all(np.isfinite(z), axis=(0, 2))
-        graph = symbolic.symbolic_graph(symbolic.symbol_sequences(z[:, finite], cfg.n_relu), cfg.n_relu)
+        # a prediction that diverges counts the regions it visits until its first non-finite state
+        steps = int(np.argmin(np.all(np.isfinite(z), axis=(1, 2)))) if not np.all(np.isfinite(z)) else len(z)
+        graph = symbolic.symbolic_graph(symbolic.symbol_sequences(z[:max(steps, 1)], cfg.n_relu), cfg.n_relu)
         out[split] = {"d_stsp": float(np.mean(d_stsp)), "d_h": float(np.mean(d_h)),
                       "n_regions": len(graph.symbols), "entropy": graph.entropy()}
         if split == "test":
