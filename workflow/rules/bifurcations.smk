@@ -12,6 +12,8 @@ rule bifurcations:
         table="results/{task}/nets/{net_id}/bifurcations.csv",
     log:
         "logs/{task}/bifurcations_{net_id}.log",
+    benchmark:
+        "logs/benchmarks/bifurcations/{task}/bifurcations_{net_id}.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1
@@ -36,6 +38,8 @@ rule figure_bifurcations:
         **figure_outputs("bifurcations"),
     log:
         "logs/{task}/figure_bifurcations.log",
+    benchmark:
+        "logs/benchmarks/figure_bifurcations/{task}/figure_bifurcations.tsv"
     conda:
         "../../envs/altrnn.yaml"
     script:

@@ -12,6 +12,8 @@ rule decoding:
         matrices="results/{task}/decoding.npz",
     log:
         "logs/{task}/decoding.log",
+    benchmark:
+        "logs/benchmarks/decoding/{task}/decoding.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1

@@ -14,6 +14,8 @@ rule degeneracy:
         "results/{task}/degeneracy.csv",
     log:
         "logs/{task}/degeneracy.log",
+    benchmark:
+        "logs/benchmarks/degeneracy/{task}/degeneracy.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1

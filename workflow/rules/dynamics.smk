@@ -20,6 +20,8 @@ rule dynamics:
         lyapunov="results/{task}/nets/{net_id}/lyapunov.csv",
     log:
         "logs/{task}/dynamics_{net_id}.log",
+    benchmark:
+        "logs/benchmarks/dynamics/{task}/dynamics_{net_id}.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1

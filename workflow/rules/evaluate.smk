@@ -9,6 +9,8 @@ rule evaluate:
         "results/{task}/nets/{net_id}/eval.csv",
     log:
         "logs/{task}/evaluate_{net_id}.log",
+    benchmark:
+        "logs/benchmarks/evaluate/{task}/evaluate_{net_id}.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1

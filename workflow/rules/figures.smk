@@ -11,6 +11,8 @@ rule figure_training:
         **figure_outputs("training"),
     log:
         "logs/{task}/figure_training.log",
+    benchmark:
+        "logs/benchmarks/figure_training/{task}/figure_training.tsv"
     conda:
         "../../envs/altrnn.yaml"
     params:
@@ -27,6 +29,8 @@ rule figure_predictability:
         **figure_outputs("predictability"),
     log:
         "logs/{task}/figure_predictability.log",
+    benchmark:
+        "logs/benchmarks/figure_predictability/{task}/figure_predictability.tsv"
     conda:
         "../../envs/altrnn.yaml"
     params:
@@ -43,6 +47,8 @@ rule figure_ood:
         **figure_outputs("ood"),
     log:
         "logs/{task}/figure_ood.log",
+    benchmark:
+        "logs/benchmarks/figure_ood/{task}/figure_ood.tsv"
     conda:
         "../../envs/altrnn.yaml"
     params:
@@ -60,6 +66,8 @@ rule figure_fixed_points:
         **figure_outputs("fixed_points"),
     log:
         "logs/{task}/figure_fixed_points.log",
+    benchmark:
+        "logs/benchmarks/figure_fixed_points/{task}/figure_fixed_points.tsv"
     conda:
         "../../envs/altrnn.yaml"
     params:
@@ -79,6 +87,8 @@ rule figure_manifolds:
         **figure_outputs("manifolds"),
     log:
         "logs/{task}/figure_manifolds.log",
+    benchmark:
+        "logs/benchmarks/figure_manifolds/{task}/figure_manifolds.tsv"
     conda:
         "../../envs/altrnn.yaml"
     params:
@@ -97,6 +107,8 @@ rule figure_spectra:
         **figure_outputs("spectra"),
     log:
         "logs/{task}/figure_spectra.log",
+    benchmark:
+        "logs/benchmarks/figure_spectra/{task}/figure_spectra.tsv"
     conda:
         "../../envs/altrnn.yaml"
     params:
@@ -113,6 +125,8 @@ rule figure_dsa_mds:
         **figure_outputs("dsa_mds"),
     log:
         "logs/{task}/figure_dsa_mds.log",
+    benchmark:
+        "logs/benchmarks/figure_dsa_mds/{task}/figure_dsa_mds.tsv"
     conda:
         "../../envs/altrnn.yaml"
     params:
@@ -130,6 +144,8 @@ rule figure_decoding:
         **figure_outputs("decoding"),
     log:
         "logs/{task}/figure_decoding.log",
+    benchmark:
+        "logs/benchmarks/figure_decoding/{task}/figure_decoding.tsv"
     conda:
         "../../envs/altrnn.yaml"
     params:
@@ -146,6 +162,8 @@ rule figure_metric_gaming:
         **figure_outputs("metric_gaming"),
     log:
         "logs/{task}/figure_metric_gaming.log",
+    benchmark:
+        "logs/benchmarks/figure_metric_gaming/{task}/figure_metric_gaming.tsv"
     conda:
         "../../envs/altrnn.yaml"
     params:
@@ -162,6 +180,8 @@ rule figure_stress:
         **figure_outputs("stress"),
     log:
         "logs/{task}/figure_stress.log",
+    benchmark:
+        "logs/benchmarks/figure_stress/{task}/figure_stress.tsv"
     conda:
         "../../envs/altrnn.yaml"
     params:
@@ -178,6 +198,8 @@ rule figure_insd_distance:
         **figure_outputs("insd_distance"),
     log:
         "logs/{task}/figure_insd_distance.log",
+    benchmark:
+        "logs/benchmarks/figure_insd_distance/{task}/figure_insd_distance.tsv"
     conda:
         "../../envs/altrnn.yaml"
     params:
@@ -200,6 +222,8 @@ rule figure_degeneracy:
         ),
     log:
         "logs/figure_degeneracy.log",
+    benchmark:
+        "logs/benchmarks/figure_degeneracy/figure_degeneracy.tsv"
     conda:
         "../../envs/altrnn.yaml"
     params:

@@ -11,6 +11,8 @@ rule metric_gaming:
         "results/{task}/metric_gaming.csv",
     log:
         "logs/{task}/metric_gaming.log",
+    benchmark:
+        "logs/benchmarks/metric_gaming/{task}/metric_gaming.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1

@@ -11,6 +11,8 @@ rule import_network:
         "results/{task}/nets/imp-{name}/model.npz",
     log:
         "logs/{task}/import_{name}.log",
+    benchmark:
+        "logs/benchmarks/import_network/{task}/import_{name}.tsv"
     wildcard_constraints:
         name=r"[A-Za-z0-9][A-Za-z0-9_-]*",
     conda:

@@ -16,6 +16,8 @@ rule train_alternative:
         diagnostics="results/{task}/nets/alt{k}/diagnostics.csv",
     log:
         "logs/{task}/train_alt{k}.log",
+    benchmark:
+        "logs/benchmarks/train_alternative/{task}/train_alt{k}.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: CFG.threads.train

@@ -12,6 +12,8 @@ rule insd_distance:
         "results/{task}/insd_distance.csv",
     log:
         "logs/{task}/insd_distance.log",
+    benchmark:
+        "logs/benchmarks/insd_distance/{task}/insd_distance.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1

@@ -11,6 +11,8 @@ rule compile_kernels:
         "results/kernels/train_{activation}_{dtype}.txt",
     log:
         "logs/compile_kernels_{activation}_{dtype}.log",
+    benchmark:
+        "logs/benchmarks/compile_kernels/compile_kernels_{activation}_{dtype}.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1
@@ -31,6 +33,8 @@ rule compile_analysis_kernels:
         "results/kernels/{analysis}.txt",
     log:
         "logs/compile_{analysis}_kernels.log",
+    benchmark:
+        "logs/benchmarks/compile_analysis_kernels/compile_{analysis}_kernels.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1

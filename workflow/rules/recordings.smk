@@ -13,6 +13,8 @@ rule recordings:
         families="results/{task}/recordings/families.csv",
     log:
         "logs/{task}/recordings.log",
+    benchmark:
+        "logs/benchmarks/recordings/{task}/recordings.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1
@@ -39,6 +41,8 @@ rule figure_recordings:
         **figure_outputs("recordings"),
     log:
         "logs/{task}/figure_recordings.log",
+    benchmark:
+        "logs/benchmarks/figure_recordings/{task}/figure_recordings.tsv"
     conda:
         "../../envs/altrnn.yaml"
     params:

@@ -10,6 +10,8 @@ rule linear_predictability:
         "results/{task}/similarity/linear_predictability.csv",
     log:
         "logs/{task}/linear_predictability.log",
+    benchmark:
+        "logs/benchmarks/linear_predictability/{task}/linear_predictability.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1
@@ -37,6 +39,8 @@ rule similarity_metric:
         mds="results/{task}/similarity/{metric}_mds.csv",
     log:
         "logs/{task}/similarity_{metric}.log",
+    benchmark:
+        "logs/benchmarks/similarity_metric/{task}/similarity_{metric}.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1

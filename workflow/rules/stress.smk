@@ -16,6 +16,8 @@ rule stress:
         ),
     log:
         "logs/{task}/stress.log",
+    benchmark:
+        "logs/benchmarks/stress/{task}/stress.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1

@@ -10,6 +10,8 @@ rule study:
         **study_outputs(),
     log:
         "logs/studies/{study}.log",
+    benchmark:
+        "logs/benchmarks/study/studies/{study}.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1
@@ -46,6 +48,8 @@ rule factor:
         ),
     log:
         "logs/studies/factor_{factor}.log",
+    benchmark:
+        "logs/benchmarks/factor/studies/factor_{factor}.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1

@@ -15,6 +15,8 @@ rule symbolic:
         edges="results/{task}/nets/{net_id}/symbolic_edges.csv",
     log:
         "logs/{task}/symbolic_{net_id}.log",
+    benchmark:
+        "logs/benchmarks/symbolic/{task}/symbolic_{net_id}.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1
@@ -41,6 +43,8 @@ rule figure_symbolic:
         **figure_outputs("symbolic"),
     log:
         "logs/{task}/figure_symbolic.log",
+    benchmark:
+        "logs/benchmarks/figure_symbolic/{task}/figure_symbolic.tsv"
     conda:
         "../../envs/altrnn.yaml"
     script:

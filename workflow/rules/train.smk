@@ -13,6 +13,8 @@ rule train_standard:
         diagnostics="results/{task}/nets/std-g{g}-s{seed}/diagnostics.csv",
     log:
         "logs/{task}/train_std-g{g}-s{seed}.log",
+    benchmark:
+        "logs/benchmarks/train_standard/{task}/train_std-g{g}-s{seed}.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: CFG.threads.train
@@ -39,6 +41,8 @@ rule train_ref:
         diagnostics="results/{task}/nets/ref/diagnostics.csv",
     log:
         "logs/{task}/train_ref.log",
+    benchmark:
+        "logs/benchmarks/train_ref/{task}/train_ref.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: CFG.threads.train
