@@ -22,3 +22,23 @@ def test_configure_limits_every_blas_to_the_job_threads():
     blas = [n for api, n in pools if api == "openblas"]
     assert len(blas) >= 2  # numpy's and scipy's
     assert all(n == 1 for n in blas), pools
+
+
+NON_FIGURE_STAGES = ["kernels", "train", "insd", "imported", "evaluate", "dynamics", "similarity", "degeneracy",
+                     "insd_distance", "stress", "decoding", "gaming", "study", "recordings", "bifurcations",
+                     "symbolic"]
+LOADED = "import sys; print(' '.join(m for m in {mods} if m in sys.modules))"
+
+
+def loaded_after(code, mods):
+    probe = f"{code}\n" + LOADED.format(mods=mods)
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    return out.stdout.split()
+
+
+def test_job_imports_stay_lazy():
+    """Imports are most of a short job's time: analysis jobs never load matplotlib, figure jobs never numba."""
+    stages = "\n".join(f"import altrnn.stages.{s}" for s in NON_FIGURE_STAGES)
+    assert loaded_after(stages, ["matplotlib", "altrnn.plots", "seaborn"]) == []
+    figures = "from altrnn.stages import figures, runtime\nruntime.configure(1, numerics=False)"
+    assert loaded_after(figures, ["numba", "seaborn", "scipy.stats", "altrnn.model.network"]) == []

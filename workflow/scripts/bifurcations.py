@@ -3,8 +3,8 @@ or (with output `pdf`) the unit's figure."""
 
 from altrnn.stages import bifurcations, runtime
 
-runtime.configure(snakemake.threads, snakemake.log[0])
 inp, out, par = snakemake.input, snakemake.output, snakemake.params
+runtime.configure(snakemake.threads, snakemake.log[0], numerics="pdf" not in out.keys())  # figures: no BLAS
 if "pdf" in out.keys():
     runtime.run(bifurcations.figure_job, inp.tables, inp.logs, snakemake.wildcards.task, out.pdf, out.png)
 else:

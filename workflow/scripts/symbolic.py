@@ -3,8 +3,8 @@
 
 from altrnn.stages import runtime, symbolic
 
-runtime.configure(snakemake.threads, snakemake.log[0])
 inp, out, par = snakemake.input, snakemake.output, snakemake.params
+runtime.configure(snakemake.threads, snakemake.log[0], numerics="pdf" not in out.keys())  # figures: no BLAS
 if "pdf" in out.keys():
     runtime.run(symbolic.figure_job, inp.tables, inp.edges, snakemake.wildcards.task, out.pdf, out.png)
 else:
