@@ -10,7 +10,8 @@ iterations and the last: iteration (K,), W_in, W, b, W_out, b_out stacked
 (K, ...)), then eval.csv (total-variation distances of the generated emission
 statistics to the HMM's analytic ones, and the floor_* of HMM samples of the
 same size) and statistics.npz (the three sets of statistics, for the figure).
-Plain functions of plain values (no Snakemake here).
+Plain functions of plain values (no Snakemake here). The figure job does not
+import the model package (numba): it only reads tables.
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ..io import load_model, read_npz, read_table, save_model, write_csv, write_npz
-from ..model import ModelConfig
 from ..tasks.hmm import compare_statistics
 from ..tasks.hmm_presets import HMMSpec, validate_matrices
-from ..train.generative import GenerativeConfig, generator_statistics, train_generative
 
 log = logging.getLogger("altrnn.stages.hmm")
 
@@ -42,8 +41,10 @@ def hmm_spec(hmm: dict) -> HMMSpec:
     return HMMSpec(hmm["name"], P, E)
 
 
-def model_config(network: dict, gen: GenerativeConfig, hmm: HMMSpec) -> ModelConfig:
-    """n_noise inputs, one output per symbol, and the section's network keys."""
+def model_config(network: dict, gen, hmm: HMMSpec):
+    """The ModelConfig: gen.n_noise inputs, one output per symbol, and the section's network keys."""
+    from ..model import ModelConfig
+
     return ModelConfig(n_in=gen.n_noise, n_out=hmm.n_symbols, n_rec=network["n_rec"],
                        activation=network["activation"], alpha=network["alpha"], sigma_rec=network["sigma_rec"],
                        dtype=network["dtype"])
@@ -56,6 +57,8 @@ def train_job(hmm: dict, network: dict, generative: dict, snapshot_every: int, s
     snapshot_every 0 keeps the first and last weights only. A checkpoint beside
     model.npz lets an interrupted job resume where it stopped.
     """
+    from ..train.generative import GenerativeConfig, train_generative
+
     spec, gen = hmm_spec(hmm), GenerativeConfig.from_dict(generative)
     cfg = model_config(network, gen, spec)
     every = int(snapshot_every) or gen.max_iters
@@ -81,6 +84,8 @@ def evaluate_job(evaluation: dict, model_path, eval_path, statistics_path):
     evaluation: n_trials, n_steps, seed, max_dwell. statistics.npz holds
     {source}_{statistic} for source in network, hmm_sample, analytic.
     """
+    from ..train.generative import GenerativeConfig, generator_statistics
+
     saved = load_model(model_path)
     try:
         spec, gen = hmm_spec(saved.metadata["hmm"]), GenerativeConfig.from_dict(saved.metadata["generative"])
