@@ -3,6 +3,7 @@ against a closed form, and a tiny real Snakemake run."""
 
 import copy
 import math
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -145,7 +146,9 @@ def test_bad_input_names_what_is_wrong():
 # --- a real run ------------------------------------------------------------------------------------------
 
 
-def test_a_tiny_run_writes_the_table_and_the_panel(tmp_path):
+def test_a_tiny_run_writes_the_table_and_the_panel(tiny_run, tmp_path):
+    """The tiny run's copy with three standard networks on integration: two more train, the rest is reused."""
+    shutil.copytree(tiny_run, tmp_path, symlinks=True, dirs_exist_ok=True)
     cfg = copy.deepcopy(TINY)
     cfg["tasks"] = {"integration": TINY["tasks"]["integration"]}
     cfg["standard"] = {"g": [1.0], "seeds": [0, 1, 2]}

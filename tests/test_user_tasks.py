@@ -358,18 +358,21 @@ def test_config_entries_of_both_kinds_load(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_a_tiny_run_trains_and_evaluates_an_arrays_task_and_a_changed_file_reruns_it(tmp_path):
-    """One network on a file's trials through real Snakemake; a changed file then replans its jobs (the
-    checksum is in their params). A broken file stops the config: test_config_entries_load_and_a_bad_file..."""
+def test_a_tiny_run_trains_and_evaluates_an_arrays_task_and_a_changed_file_reruns_it(tiny_run, tmp_path):
+    """One network on a file's trials through real Snakemake (a task added to a copy of the tiny run, whose
+    compiled kernels it reuses); a changed file then replans its jobs (the checksum is in their params). A
+    broken file stops the config: test_config_entries_load_and_a_bad_file..."""
+    import shutil
+
     from tiny import snakemake, write_config
 
+    shutil.copytree(tiny_run, tmp_path, symlinks=True, dirs_exist_ok=True)
     g = np.random.default_rng(0)
     cue = np.sign(g.normal(size=(1, 32, 1)))
     inputs = np.concatenate([np.repeat(cue, 4, axis=0), np.zeros((8, 32, 1))])  # a cue, then silence
     write(tmp_path / "cue.npz", inputs=inputs, targets=np.repeat(cue, 12, axis=0), var_cue=cue[0, :, 0])
-    cfg = {**TINY, "tasks": {"cue": {"task": "arrays", "params": {"path": "cue.npz"}}},
-           "standard": {"g": [1.0], "seeds": [0]}}
-    write_config(tmp_path, cfg)
+    cue_entry = {"task": "arrays", "params": {"path": "cue.npz"}, "standard": {"g": [1.0], "seeds": [0]}}
+    write_config(tmp_path, {**TINY, "tasks": {**TINY["tasks"], "cue": cue_entry}})
     target = "results/cue/nets/std-g1-s0/eval.csv"
     snakemake(tmp_path, target)
     table = (tmp_path / target).read_text()
