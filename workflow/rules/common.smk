@@ -315,7 +315,9 @@ def hmm_net_files(filename, hmm=None):
     """results/hmm/{hmm}/nets/{net_id}/{filename} of every network of every HMM (or of one HMM)."""
     names = hmm_units() if hmm is None else [hmm]
     return [
-        f"results/hmm/{h}/nets/{n}/{filename}" for h in names for n in CFG.hmms[h].net_ids()
+        f"results/hmm/{h}/nets/{n}/{filename}"
+        for h in names
+        for n in CFG.hmms[h].net_ids()
     ]
 
 
@@ -346,7 +348,9 @@ def hmm_targets():
     for f in ("model.npz", "train_log.csv", "eval.csv", "snapshots.npz"):
         out += hmm_net_files(f)
     return out + [
-        f"results/figures/hmm_emulation_{h}.{ext}" for h in hmm_units() for ext in ("pdf", "png")
+        f"results/figures/hmm_emulation_{h}.{ext}"
+        for h in hmm_units()
+        for ext in ("pdf", "png")
     ]
 
 
@@ -361,8 +365,8 @@ def all_targets():
         + symbolic_targets()
         + surrogate_targets()
         + hmm_targets()
-        + hmm_mechanism_targets()  # defined in hmm_mechanism.smk
-        + dsr_targets()  # defined in dsr.smk
+        + hmm_mechanism_targets()
+        + dsr_targets()
     )
 
 
@@ -436,3 +440,70 @@ def study_outputs():
             subcategory="{study}",
         )
     return out
+
+
+# dsr.smk
+def dsr_data_spec(system):
+    """What the data job reads: the source of the trajectories and how they are split and scaled."""
+    s = CFG.dsr[system].settings
+    keys = (
+        "system",
+        "path",
+        "dt",
+        "n_steps",
+        "n_trajectories",
+        "test_steps",
+        "n_test",
+        "test_fraction",
+        "data_seed",
+        "standardise",
+    )
+    return canonical({k: getattr(s, k) for k in keys})
+
+
+def dsr_fit_settings(system, P):
+    """What a fit job reads: the network, its init and the scores' settings (teacher forcing apart)."""
+    s = CFG.dsr[system].settings
+    keys = ("system", "n_latent", "g", "dtype", "n_bins", "spectrum_sigma")
+    return canonical({**{k: getattr(s, k) for k in keys}, "n_relu": P})
+
+
+def dsr_targets():
+    """Every file of the dsr stage: each network's tables and figure."""
+    out = []
+    for name, system in CFG.dsr.items():
+        for net in system.net_ids():
+            d = f"results/dsr/{name}/nets/{net}"
+            out += [
+                f"{d}/{f}"
+                for f in (
+                    "model.npz",
+                    "train_log.csv",
+                    "dsr_metrics.csv",
+                    "symbolic.csv",
+                    "symbolic_edges.csv",
+                    "dsr.pdf",
+                    "dsr.png",
+                )
+            ]
+    return out
+
+
+# hmm_mechanism.smk
+from altrnn.stages.hmm_mechanism import FIGURES as MECHANISM_FIGURES
+from altrnn.stages.hmm_mechanism import TABLES as MECHANISM_TABLES
+
+
+def hmm_mechanism_figure(hmm, name, ext):
+    return f"results/figures/hmm_mechanism_{hmm}_{name}.{ext}"
+
+
+def hmm_mechanism_targets():
+    """Every network's mechanism tables and every HMM's figures."""
+    out = [f for name in MECHANISM_TABLES.values() for f in hmm_net_files(name)]
+    return out + [
+        hmm_mechanism_figure(h, name, ext)
+        for h in hmm_units()
+        for name in MECHANISM_FIGURES
+        for ext in ("pdf", "png")
+    ]

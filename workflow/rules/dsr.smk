@@ -10,32 +10,6 @@ wildcard_constraints:
     P=r"\d+",
 
 
-def dsr_data_spec(system):
-    """What the data job reads: the source of the trajectories and how they are split and scaled."""
-    s = CFG.dsr[system].settings
-    keys = ("system", "path", "dt", "n_steps", "n_trajectories", "test_steps", "n_test", "test_fraction",
-            "data_seed", "standardise")
-    return canonical({k: getattr(s, k) for k in keys})
-
-
-def dsr_fit_settings(system, P):
-    """What a fit job reads: the network, its init and the scores' settings (teacher forcing apart)."""
-    s = CFG.dsr[system].settings
-    keys = ("system", "n_latent", "g", "dtype", "n_bins", "spectrum_sigma")
-    return canonical({**{k: getattr(s, k) for k in keys}, "n_relu": P})
-
-
-def dsr_targets():
-    """Every file of the dsr stage: each network's tables and figure."""
-    out = []
-    for name, system in CFG.dsr.items():
-        for net in system.net_ids():
-            d = f"results/dsr/{name}/nets/{net}"
-            out += [f"{d}/{f}" for f in ("model.npz", "train_log.csv", "dsr_metrics.csv", "symbolic.csv",
-                                          "symbolic_edges.csv", "dsr.pdf", "dsr.png")]
-    return out
-
-
 rule dsr_data:
     input:
         code=code_stamp("dsr"),

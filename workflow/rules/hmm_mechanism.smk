@@ -3,25 +3,6 @@
 # zero-input fixed points, orbit radius against input-noise variance, slow-region
 # residency, unit ablation/amplification with the kick units, and the training
 # phase over its snapshots; per HMM one figure per tool.
-from altrnn.stages.hmm_mechanism import FIGURES as MECHANISM_FIGURES
-from altrnn.stages.hmm_mechanism import TABLES as MECHANISM_TABLES
-
-
-def hmm_mechanism_figure(hmm, name, ext):
-    return f"results/figures/hmm_mechanism_{hmm}_{name}.{ext}"
-
-
-def hmm_mechanism_targets():
-    """Every network's mechanism tables and every HMM's figures."""
-    out = [f for name in MECHANISM_TABLES.values() for f in hmm_net_files(name)]
-    return out + [
-        hmm_mechanism_figure(h, name, ext)
-        for h in hmm_units()
-        for name in MECHANISM_FIGURES
-        for ext in ("pdf", "png")
-    ]
-
-
 rule hmm_mechanism:
     input:
         model="results/hmm/{hmm}/nets/{net_id}/model.npz",
