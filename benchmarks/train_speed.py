@@ -15,10 +15,16 @@ with the n_in = n_out = 3 input and output weights are left out of both.
     python benchmarks/train_speed.py --threads 1 --csv speed_t1.csv
     python benchmarks/train_speed.py --threads 2 --shapes 256,64,500 --dtypes float32
     python benchmarks/train_speed.py --fast-tanh --dtypes float64   # model.fast_tanh
+    python benchmarks/train_speed.py --threads 1 2 --shapes 256,64,500 --dtypes float32 --repeats 21
+
+With several thread counts, every repeat runs them in turn (numba and BLAS limits switched
+between them), so that load from other processes falls on all alike; `speedup` is the first
+count's median iteration time over this row's.
 """
 
 import argparse
 import os
+from contextlib import contextmanager
 import platform
 import sys
 import time
@@ -32,7 +38,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=7, help="timed iterations per configuration (median reported)")
     p.add_argument("--warmup", type=int, default=2, help="untimed iterations before the timed ones")
-    p.add_argument("--threads", type=int, default=1, help="numba threads and BLAS threads (all BLAS libraries)")
+    p.add_argument("--threads", type=int, nargs="+", default=[1],
+                   help="numba threads and BLAS threads (all BLAS libraries); several: interleaved")
     p.add_argument("--shapes", nargs="+", default=list(DEFAULT_SHAPES), metavar="N,B,T",
                    help="network size, batch size and trial length (default: %(default)s)")
     p.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
@@ -53,7 +60,7 @@ def parse_args(argv=None):
         p.error("--shapes takes N,B,T triples such as 256,64,500")
     if any(len(s) != 3 or min(s) < 1 for s in args.shapes):
         p.error("--shapes takes N,B,T triples of positive integers")
-    if args.repeats < 1 or args.threads < 1 or args.warmup < 0:
+    if args.repeats < 1 or min(args.threads) < 1 or args.warmup < 0:
         p.error("--repeats and --threads must be >= 1, --warmup >= 0")
     return args
 
@@ -88,8 +95,9 @@ def median_ms(values):
     return float(np.median(values)) * 1e3
 
 
-def time_config(N, B, T, dtype, args):
-    """Medians (ms) of the parts of a training iteration and of the two rooflines."""
+def time_config(N, B, T, dtype, args, limit):
+    """Medians (ms) of the parts of a training iteration and of the two rooflines, one row per thread count;
+    limit(k) is a context with numba and BLAS at k threads."""
     from altrnn.model import ModelConfig, Workspace, init_params, recurrent_noise
     from altrnn.model.kernels import matmul
     from altrnn.tasks import make_task
@@ -146,26 +154,35 @@ def time_config(N, B, T, dtype, args):
         matmul(D2.T, R2)
         return clock() - t0
 
-    for _ in range(args.warmup):
-        iteration()
-    roofline_numpy()
-    roofline_numba()
-    # Interleave the three measurements so that load from other processes on this
-    # (shared, noisy) machine falls on all of them alike.
-    its, roof_np, roof_nb = [], [], []
+    for k in args.threads:
+        with limit(k):
+            for _ in range(args.warmup):
+                iteration()
+            roofline_numpy()
+            roofline_numba()
+    # Interleave the measurements (and thread counts) so that load from other processes
+    # on this (shared, noisy) machine falls on all of them alike.
+    times = {k: ([], [], []) for k in args.threads}
     for _ in range(args.repeats):
-        its.append(iteration())
-        time.sleep(args.pause)
-        roof_np.append(roofline_numpy())
-        time.sleep(args.pause)
-        roof_nb.append(roofline_numba())
-        time.sleep(args.pause)
+        for k in args.threads:
+            its, roof_np, roof_nb = times[k]
+            with limit(k):
+                its.append(iteration())
+                time.sleep(args.pause)
+                roof_np.append(roofline_numpy())
+                time.sleep(args.pause)
+                roof_nb.append(roofline_numba())
+                time.sleep(args.pause)
+    return [summary(N, B, T, dtype, args.fast_tanh, k, *times[k]) for k in args.threads]
+
+
+def summary(N, B, T, dtype, fast_tanh, threads, its, roof_np, roof_nb):
     its = np.array(its)
     total, batch_t, noise_t, lg_t, opt_t = (median_ms(its[:, k]) for k in range(5))
     flops = 6.0 * B * N * N * T
     r_np, r_nb = median_ms(roof_np), median_ms(roof_nb)
     return {
-        "N": N, "B": B, "T": T, "dtype": dtype, "fast_tanh": args.fast_tanh, "threads": args.threads,
+        "N": N, "B": B, "T": T, "dtype": dtype, "fast_tanh": fast_tanh, "threads": threads,
         "iter_ms": total, "batch_ms": batch_t, "noise_ms": noise_t, "lossgrad_ms": lg_t, "optim_ms": opt_t,
         "noise_ns_per_sample": noise_t * 1e6 / (T * B * N),
         "iter_gflops": flops / total / 1e6,
@@ -190,23 +207,32 @@ def main(argv=None):
 
     if not args.limit_before_load:
         load_kernels()
-    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+
+    @contextmanager
+    def limit(k):
+        numba.set_num_threads(min(k, numba.config.NUMBA_NUM_THREADS))
+        with threadpool_limits(limits=k, user_api="blas"):
+            yield
+
     rows = []
     load_before = os.getloadavg()
-    with threadpool_limits(limits=args.threads, user_api="blas"):
+    with threadpool_limits(limits=args.threads[0], user_api="blas"):
         if args.limit_before_load:
             load_kernels()
         limits = blas_threads()
         print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {version('scipy')}, "
               f"numba {numba.__version__}, cpus {os.cpu_count()}, threads {args.threads} "
-              f"(numba {numba.get_num_threads()}, BLAS {limits})")
-        if any(n != args.threads for n in limits.values()):
-            print(f"warning: not every BLAS library runs {args.threads} thread(s): {limits}", file=sys.stderr)
-        for N, B, T in args.shapes:
-            for dtype in args.dtypes:
-                row = time_config(N, B, T, dtype, args)
-                rows.append(row)
-                print(f"  done N={N} B={B} T={T} {dtype}: {row['iter_ms']:.1f} ms/iteration", file=sys.stderr)
+              f"(numba up to {numba.config.NUMBA_NUM_THREADS}, BLAS {limits})")
+        if any(n != args.threads[0] for n in limits.values()):
+            print(f"warning: not every BLAS library runs {args.threads[0]} thread(s): {limits}", file=sys.stderr)
+    for N, B, T in args.shapes:
+        for dtype in args.dtypes:
+            new = time_config(N, B, T, dtype, args, limit)
+            for row in new:
+                row["speedup"] = new[0]["iter_ms"] / row["iter_ms"]
+            rows += new
+            print(f"  done N={N} B={B} T={T} {dtype}: " + ", ".join(
+                f"{row['iter_ms']:.1f} ms/iteration at {row['threads']} thread(s)" for row in new), file=sys.stderr)
     load_after = os.getloadavg()
     table = pd.DataFrame(rows)
     print(f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f}; "

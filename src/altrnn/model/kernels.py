@@ -61,17 +61,42 @@ def _tanh_fast_impl(v):
     return lambda v: np.tanh(v)
 
 
-@njit(cache=True, error_model="numpy")
-def forward_loop(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r):
+@njit(cache=True)
+def row_bounds(n, blocks):
+    """Edges of `blocks` consecutive blocks of range(n), inner edges on multiples of 16 (as even as that allows)."""
+    step = -(-n // blocks)
+    step = -(-step // 16) * 16
+    return np.minimum(np.arange(blocks + 1) * step, n)
+
+
+@njit(cache=True, parallel=True)
+def forward_loop(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r, blocks=1):
     """Run the recurrence in place.
 
     W_T (N, N) and W_in_T (n_in, N) are the transposed recurrent and input
     matrices, u (T, B, n_in) the inputs, noise (T, B, N) or empty (T = 0) for
     none; x and r (T+1, B, N) hold states and rates, x[0], r[0] being the
-    initial condition (read, not written). The input drive is summed in the
-    same pass as the update: with few inputs that beats a separate product.
+    initial condition (read, not written). Trials evolve independently, so the
+    batch is cut into `blocks` blocks of rows (row_bounds), each run through all
+    time steps on its own thread: no synchronisation per step. The caller keeps
+    BLAS at one thread meanwhile (network.forward).
     """
-    T, B, n_in = u.shape
+    B = u.shape[1]
+    if blocks == 1:  # no parallel region: its threads would wait for each other for nothing
+        _forward_rows(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r, 0, B)
+        return x, r
+    edges = row_bounds(B, blocks)
+    for k in prange(blocks):
+        _forward_rows(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r, edges[k], edges[k + 1])
+    return x, r
+
+
+@njit(cache=True, error_model="numpy")
+def _forward_rows(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r, lo, hi):
+    """forward_loop on trials lo..hi-1. The input drive is summed in the same pass as the
+    update: with few inputs that beats a separate product."""
+    T, _, n_in = u.shape
+    B = hi - lo
     N = W_T.shape[0]
     noisy = noise.shape[0] > 0
     s = x.dtype.type(noise_scale)
@@ -80,8 +105,8 @@ def forward_loop(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r):
     zero = x.dtype.type(0.0)
     keep = x.dtype.type(1.0) - a
     for t in range(T):
-        np.dot(r[t], W_T, h)
-        xt, xn, rn, ut = x[t], x[t + 1], r[t + 1], u[t]
+        np.dot(r[t, lo:hi], W_T, h)
+        xt, xn, rn, ut = x[t, lo:hi], x[t + 1, lo:hi], r[t + 1, lo:hi], u[t, lo:hi]
         for i in range(B):
             row = xn[i]
             for j in range(N):
@@ -93,7 +118,7 @@ def forward_loop(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r):
             for j in range(N):
                 row[j] = keep * xt[i, j] + a * row[j]
         if noisy:
-            et = noise[t]
+            et = noise[t, lo:hi]
             for i in range(B):
                 for j in range(N):
                     xn[i, j] += s * et[i, j]
@@ -109,19 +134,38 @@ def forward_loop(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r):
             for i in range(B):
                 for j in range(N):
                     rn[i, j] = max(xn[i, j], zero)
-    return x, r
 
 
-@njit(cache=True, error_model="numpy")
-def backward_loop(W, W_out, x, r, u, dy, dr, alpha, act, delta, dW_in_T, dW_out):
+@njit(cache=True, parallel=True)
+def backward_loop(W, W_out, x, r, u, dy, dr, alpha, act, delta, dW_in_T, dW_out, blocks=1):
     """Backpropagate through time in place.
 
     dy (T, B, n_out) is dL/dy, dr (T, B, N) a direct dL/dr[1..T] or empty
     (T = 0). Writes delta[t-1] = dL/dx[t] for t = 1..T, and accumulates the
-    gradients of the small matrices (dW_in_T (n_in, N), dW_out (n_out, N)) in
-    the same pass; the caller forms dW from delta with one matrix product.
+    gradients of the small matrices (dW_in_T (n_in, N), dW_out (n_out, N));
+    the caller forms dW from delta with one matrix product. With one block the
+    sums ride along the time loop; with more, the row blocks run as in
+    forward_loop and the sums follow in a pass split over units, adding the
+    same terms in the same order (steps T..1, trials 0..B-1): the same bits.
     """
-    T, B, n_out = dy.shape
+    T, B, _ = dy.shape
+    if blocks == 1:  # as in forward_loop
+        _backward_rows(W, W_out, x, r, u, dy, dr, alpha, act, delta, dW_in_T, dW_out, 0, B, True)
+        return delta
+    edges = row_bounds(B, blocks)
+    for k in prange(blocks):
+        _backward_rows(W, W_out, x, r, u, dy, dr, alpha, act, delta, dW_in_T, dW_out, edges[k], edges[k + 1], False)
+    units = row_bounds(W.shape[0], blocks)
+    for k in prange(blocks):
+        _small_grads(r, u, dy, alpha, delta, dW_in_T, dW_out, units[k], units[k + 1])
+    return delta
+
+
+@njit(cache=True, error_model="numpy")
+def _backward_rows(W, W_out, x, r, u, dy, dr, alpha, act, delta, dW_in_T, dW_out, lo, hi, sums):
+    """backward_loop on trials lo..hi-1; accumulates dW_in_T and dW_out only if `sums`."""
+    T, _, n_out = dy.shape
+    B = hi - lo
     N = W.shape[0]
     n_in = u.shape[2]
     direct = dr.shape[0] > 0
@@ -132,45 +176,67 @@ def backward_loop(W, W_out, x, r, u, dy, dr, alpha, act, delta, dW_in_T, dW_out)
     keep = one - a
     for t in range(T, 0, -1):
         if t < T:
-            np.dot(delta[t], W, g)  # dL/dr[t] through x[t+1], before the factor a
+            np.dot(delta[t, lo:hi], W, g)  # dL/dr[t] through x[t+1], before the factor a
             for i in range(B):
                 for j in range(N):
                     g[i, j] *= a
         else:
             g[:, :] = zero
         if direct:
-            g += dr[t - 1]
-        rt, dyt = r[t], dy[t - 1]
+            g += dr[t - 1, lo:hi]
+        rt, dyt = r[t, lo:hi], dy[t - 1, lo:hi]
         for i in range(B):
             for o in range(n_out):
                 c = dyt[i, o]
                 for j in range(N):
                     g[i, j] += c * W_out[o, j]
-                    dW_out[o, j] += c * rt[i, j]
-        d = delta[t - 1]
+                if sums:
+                    for j in range(N):
+                        dW_out[o, j] += c * rt[i, j]
+        d = delta[t - 1, lo:hi]
         if act >= ALRNN:
-            _alrnn_slope_times(g, x[t], d, act - ALRNN)
+            _alrnn_slope_times(g, x[t, lo:hi], d, act - ALRNN)
         elif act != RELU:
             for i in range(B):
                 for j in range(N):
                     d[i, j] = g[i, j] * (one - rt[i, j] * rt[i, j])
         else:
-            xt = x[t]
+            xt = x[t, lo:hi]
             for i in range(B):
                 for j in range(N):
                     d[i, j] = g[i, j] if xt[i, j] > zero else zero
         if t < T:
-            dn = delta[t]
+            dn = delta[t, lo:hi]
             for i in range(B):
                 for j in range(N):
                     d[i, j] += keep * dn[i, j]
-        ut = u[t - 1]
+        if sums:
+            ut = u[t - 1, lo:hi]
+            for i in range(B):
+                for k in range(n_in):
+                    c = a * ut[i, k]
+                    for j in range(N):
+                        dW_in_T[k, j] += c * d[i, j]
+
+
+@njit(cache=True, error_model="numpy")
+def _small_grads(r, u, dy, alpha, delta, dW_in_T, dW_out, lo, hi):
+    """dW_out[:, lo:hi] and dW_in_T[:, lo:hi] from the stored rates and deltas, term by term as _backward_rows."""
+    T, B, n_out = dy.shape
+    n_in = u.shape[2]
+    a = r.dtype.type(alpha)
+    for t in range(T, 0, -1):
+        rt, dyt, d, ut = r[t], dy[t - 1], delta[t - 1], u[t - 1]
+        for i in range(B):
+            for o in range(n_out):
+                c = dyt[i, o]
+                for j in range(lo, hi):
+                    dW_out[o, j] += c * rt[i, j]
         for i in range(B):
             for k in range(n_in):
                 c = a * ut[i, k]
-                for j in range(N):
+                for j in range(lo, hi):
                     dW_in_T[k, j] += c * d[i, j]
-    return delta
 
 
 # Recurrent noise: a counter-based generator. The 64 random bits of pair j of row

@@ -30,8 +30,11 @@ hidden weights must move to change the output, i.e. the strength of feature
 learning (see train.trainer for the learning rate, which scales with gamma).
 """
 
+import functools
+from contextlib import nullcontext
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from ..config import ModelSection
@@ -237,6 +240,68 @@ def recurrent_noise(cfg: ModelConfig, shape, rng: np.random.Generator | None, wo
     return kernels.normal_fill(key, _empty(workspace, "noise", shape, cfg.np_dtype))
 
 
+def time_loop_blocks(B, N, dtype) -> int:
+    """How many blocks of trials the time loops run in parallel: one per numba thread, 16 trials or more each.
+
+    Each block does its own (rows, N) @ (N, N) products with BLAS at one thread. OpenBLAS gives a block of
+    rows the same bits as those rows of the whole product for the usual shapes, but not for all (other
+    kernels for other sizes); checked once per shape on random operands, and where it differs the loops
+    stay in one block, so that results never depend on the thread count.
+    """
+    return _blocks(numba.get_num_threads(), B, N, np.dtype(dtype))
+
+
+@functools.cache
+def _blocks(threads, B, N, dtype):
+    n = min(threads, B // 16)
+    while n > 1 and np.diff(kernels.row_bounds(B, n)).min() < 16:
+        n -= 1
+    if n <= 1:
+        return 1
+    rng = np.random.default_rng(0)
+    a, w = rng.standard_normal((B, N)).astype(dtype), rng.standard_normal((N, N)).astype(dtype)
+    edges = kernels.row_bounds(B, n)
+    with _one_blas_thread(n):
+        whole = matmul(a, w)
+        same = all(np.array_equal(matmul(a[lo:hi], w), whole[lo:hi]) for lo, hi in zip(edges[:-1], edges[1:]))
+    return n if same else 1
+
+
+@functools.cache
+def _blas_libraries():
+    from threadpoolctl import ThreadpoolController
+
+    matmul(np.ones((1, 1)), np.ones((1, 1)))  # loads the BLAS numba links to, so that the controller finds it
+    return ThreadpoolController().select(user_api="blas")
+
+
+def _product(a, b):
+    """a @ b by matmul, with BLAS at one thread if its threaded product of such operands has other bits.
+
+    OpenBLAS cuts the inner dimension into other blocks on several threads than on one for some sizes
+    (e.g. an (N, T B) @ (T B, N) weight gradient with N = 50, T B = 1320); checked once per shape and layout.
+    """
+    threads = max(lib.num_threads for lib in _blas_libraries().lib_controllers)
+    same = threads == 1 or _threads_agree(a.shape, b.shape, a.flags.f_contiguous, b.flags.f_contiguous, a.dtype)
+    with nullcontext() if same else _one_blas_thread(2):
+        return matmul(a, b)
+
+
+@functools.lru_cache(maxsize=64)
+def _threads_agree(shape_a, shape_b, a_fortran, b_fortran, dtype):
+    rng = np.random.default_rng(0)
+    a, b = (rng.random(s, dtype=np.float32).astype(dtype, order="F" if f else "C")
+            for s, f in ((shape_a, a_fortran), (shape_b, b_fortran)))
+    threaded = matmul(a, b)
+    with _one_blas_thread(2):
+        return np.array_equal(threaded, matmul(a, b))
+
+
+def _one_blas_thread(blocks):
+    """BLAS limited to one thread while `blocks` > 1 numba threads call it (else they would oversubscribe the cores)."""
+    return _blas_libraries().limit(limits=1) if blocks > 1 else nullcontext()
+
+
 def forward(params: Params, cfg: ModelConfig, inputs, noise=None, x0=None, workspace=None) -> Trajectory:
     """Run the network on inputs (T, B, n_in); noise (T, B, N) is eta, unscaled."""
     dt = cfg.np_dtype
@@ -250,10 +315,12 @@ def forward(params: Params, cfg: ModelConfig, inputs, noise=None, x0=None, works
     x[0] = 0 if x0 is None else x0
     r[0] = activation(x[0], cfg.activation, cfg.n_relu)
     noise_scale = np.sqrt(2 * cfg.alpha) * cfg.sigma_rec
-    kernels.forward_loop(np.ascontiguousarray(params.W.T), np.ascontiguousarray(params.W_in.T), params.b, u,
-                         np.asarray(noise, dtype=dt), noise_scale, cfg.alpha, cfg.kernel_activation,
-                         x, r)
-    y = matmul(r[1:].reshape(T * B, N), params.W_out.T)
+    blocks = time_loop_blocks(B, N, dt)
+    with _one_blas_thread(blocks):
+        kernels.forward_loop(np.ascontiguousarray(params.W.T), np.ascontiguousarray(params.W_in.T), params.b, u,
+                             np.asarray(noise, dtype=dt), noise_scale, cfg.alpha, cfg.kernel_activation,
+                             x, r, blocks)
+    y = _product(r[1:].reshape(T * B, N), params.W_out.T)
     y += params.b_out
     return Trajectory(x=x, r=r, y=y.reshape(T, B, -1))
 
@@ -269,12 +336,14 @@ def backward(params: Params, cfg: ModelConfig, inputs, traj: Trajectory, dy, dr=
     delta = _empty(workspace, "delta", (T, B, N), dt)
     dW_in_T = np.zeros((u.shape[2], N), dtype=dt)
     dW_out = np.zeros_like(params.W_out)
-    kernels.backward_loop(params.W, params.W_out, traj.x, traj.r, u, dy, dr, cfg.alpha,
-                          cfg.kernel_activation, delta, dW_in_T, dW_out)
+    blocks = time_loop_blocks(B, N, dt)
+    with _one_blas_thread(blocks):
+        kernels.backward_loop(params.W, params.W_out, traj.x, traj.r, u, dy, dr, cfg.alpha,
+                              cfg.kernel_activation, delta, dW_in_T, dW_out, blocks)
     d2 = delta.reshape(T * B, N)
     return Params(
         W_in=dW_in_T.T.copy(),
-        W=dt.type(cfg.alpha) * matmul(d2.T, traj.r[:-1].reshape(T * B, N)),
+        W=dt.type(cfg.alpha) * _product(d2.T, traj.r[:-1].reshape(T * B, N)),
         b=dt.type(cfg.alpha) * d2.sum(axis=0),
         W_out=dW_out,
         b_out=dy.reshape(T * B, -1).sum(axis=0),
