@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import importlib
 import itertools
 import json
 import re
@@ -323,14 +324,21 @@ class HmmUnit:
         return [f"gen-s{int(s)}" for s in self.settings.seeds]
 
 
+def _validator(module: str, name: str):
+    """A class or function of altrnn.<module> that checks a section, imported by name: the stages' code
+    stamps (altrnn.sources) follow import statements, and the checks of the hmm_emulation and dsr sections
+    must not make every training job depend on the generative and teacher-forcing trainers."""
+    return getattr(importlib.import_module(f"{__package__}.{module}"), name)
+
+
 def _hmm_emulation(raw) -> dict:
     """{name: HmmUnit} of the top-level section hmm_emulation; errors name the key."""
     where = "hmm_emulation"
     section = parse_section(HmmEmulationConfig, raw, where)
     if not section.hmms:
         return {}
-    from .tasks.hmm_presets import hmm_from_config
-    from .train.generative import GenerativeConfig
+    hmm_from_config = _validator("tasks.hmm_presets", "hmm_from_config")
+    GenerativeConfig = _validator("train.generative", "GenerativeConfig")
 
     stray = sorted(set(section.per_hmm) - set(section.hmms))
     if stray:
@@ -431,7 +439,7 @@ def _dsr(raw) -> dict:
     section = parse_section(DsrConfig, raw, "dsr")
     if not section.systems:
         return {}
-    from .dsr.training import TeacherForcingConfig
+    TeacherForcingConfig = _validator("dsr.training", "TeacherForcingConfig")
 
     shared = {k: v for k, v in (raw or {}).items() if k != "systems"}
     out = {}

@@ -15,6 +15,8 @@ rule dsr_data:
         code=code_stamp("dsr"),
     output:
         data="results/dsr/{system}/data.npz",
+    benchmark:
+        "logs/benchmarks/dsr_data/dsr/{system}/data.tsv"
     log:
         "logs/dsr/{system}/data.log",
     conda:
@@ -41,6 +43,8 @@ rule dsr_fit:
         table="results/dsr/{system}/nets/alrnn-P{P}-s{seed}/symbolic.csv",
         edges="results/dsr/{system}/nets/alrnn-P{P}-s{seed}/symbolic_edges.csv",
         generated="results/dsr/{system}/nets/alrnn-P{P}-s{seed}/generated.npz",
+    benchmark:
+        "logs/benchmarks/dsr_fit/dsr/{system}/fit_alrnn-P{P}-s{seed}.tsv"
     log:
         "logs/dsr/{system}/fit_alrnn-P{P}-s{seed}.log",
     conda:
@@ -73,6 +77,8 @@ rule figure_dsr:
             category="dynamical-systems reconstruction",
             subcategory="{system}",
         ),
+    benchmark:
+        "logs/benchmarks/figure_dsr/dsr/{system}/figure_{net_id}.tsv"
     log:
         "logs/dsr/{system}/figure_{net_id}.log",
     conda:

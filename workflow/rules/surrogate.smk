@@ -14,6 +14,8 @@ rule surrogate:
         npz="results/{task}/nets/{net_id}/surrogate.npz",
         table="results/{task}/nets/{net_id}/surrogate.csv",
         fit="results/{task}/nets/{net_id}/surrogate_fit.csv",
+    benchmark:
+        "logs/benchmarks/surrogate/{task}/surrogate_{net_id}.tsv"
     log:
         "logs/{task}/surrogate_{net_id}.log",
     conda:
@@ -45,6 +47,8 @@ rule figure_surrogate:
         code=code_stamp("surrogate"),
     output:
         **figure_outputs("surrogate"),
+    benchmark:
+        "logs/benchmarks/figure_surrogate/{task}/figure_surrogate.tsv"
     log:
         "logs/{task}/figure_surrogate.log",
     conda:
