@@ -15,10 +15,10 @@ rule dsr_data:
         code=code_stamp("dsr"),
     output:
         data="results/dsr/{system}/data.npz",
-    benchmark:
-        "logs/benchmarks/dsr_data/dsr/{system}/data.tsv"
     log:
         "logs/dsr/{system}/data.log",
+    benchmark:
+        "logs/benchmarks/dsr_data/dsr/{system}/data.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1
@@ -43,10 +43,10 @@ rule dsr_fit:
         table="results/dsr/{system}/nets/alrnn-P{P}-s{seed}/symbolic.csv",
         edges="results/dsr/{system}/nets/alrnn-P{P}-s{seed}/symbolic_edges.csv",
         generated="results/dsr/{system}/nets/alrnn-P{P}-s{seed}/generated.npz",
-    benchmark:
-        "logs/benchmarks/dsr_fit/dsr/{system}/fit_alrnn-P{P}-s{seed}.tsv"
     log:
         "logs/dsr/{system}/fit_alrnn-P{P}-s{seed}.log",
+    benchmark:
+        "logs/benchmarks/dsr_fit/dsr/{system}/fit_alrnn-P{P}-s{seed}.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: CFG.threads.train
@@ -77,10 +77,10 @@ rule figure_dsr:
             category="dynamical-systems reconstruction",
             subcategory="{system}",
         ),
-    benchmark:
-        "logs/benchmarks/figure_dsr/dsr/{system}/figure_{net_id}.tsv"
     log:
         "logs/dsr/{system}/figure_{net_id}.log",
+    benchmark:
+        "logs/benchmarks/figure_dsr/dsr/{system}/figure_{net_id}.tsv"
     conda:
         "../../envs/altrnn.yaml"
     script:

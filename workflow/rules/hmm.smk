@@ -13,10 +13,10 @@ rule hmm_train:
         log="results/hmm/{hmm}/nets/gen-s{seed}/train_log.csv",
         time="results/hmm/{hmm}/nets/gen-s{seed}/train_time.csv",
         snapshots="results/hmm/{hmm}/nets/gen-s{seed}/snapshots.npz",
-    benchmark:
-        "logs/benchmarks/hmm_train/hmm/{hmm}/train_gen-s{seed}.tsv"
     log:
         "logs/hmm/{hmm}/train_gen-s{seed}.log",
+    benchmark:
+        "logs/benchmarks/hmm_train/hmm/{hmm}/train_gen-s{seed}.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: CFG.threads.train
@@ -41,10 +41,10 @@ rule hmm_evaluate:
     output:
         eval="results/hmm/{hmm}/nets/{net_id}/eval.csv",
         statistics="results/hmm/{hmm}/nets/{net_id}/statistics.npz",
-    benchmark:
-        "logs/benchmarks/hmm_evaluate/hmm/{hmm}/evaluate_{net_id}.tsv"
     log:
         "logs/hmm/{hmm}/evaluate_{net_id}.log",
+    benchmark:
+        "logs/benchmarks/hmm_evaluate/hmm/{hmm}/evaluate_{net_id}.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1
@@ -71,10 +71,10 @@ rule figure_hmm:
             category="hmm emulation",
             subcategory="{hmm}",
         ),
-    benchmark:
-        "logs/benchmarks/figure_hmm/hmm/{hmm}/figure.tsv"
     log:
         "logs/hmm/{hmm}/figure.log",
+    benchmark:
+        "logs/benchmarks/figure_hmm/hmm/{hmm}/figure.tsv"
     conda:
         "../../envs/altrnn.yaml"
     script:

@@ -13,10 +13,10 @@ rule hmm_mechanism:
             key: f"results/hmm/{{hmm}}/nets/{{net_id}}/{name}"
             for key, name in MECHANISM_TABLES.items()
         },
-    benchmark:
-        "logs/benchmarks/hmm_mechanism/hmm/{hmm}/mechanism_{net_id}.tsv"
     log:
         "logs/hmm/{hmm}/mechanism_{net_id}.log",
+    benchmark:
+        "logs/benchmarks/hmm_mechanism/hmm/{hmm}/mechanism_{net_id}.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1
@@ -50,10 +50,10 @@ rule figure_hmm_mechanism:
             )
             for name in MECHANISM_FIGURES
         },
-    benchmark:
-        "logs/benchmarks/figure_hmm_mechanism/hmm/{hmm}/figure_mechanism.tsv"
     log:
         "logs/hmm/{hmm}/figure_mechanism.log",
+    benchmark:
+        "logs/benchmarks/figure_hmm_mechanism/hmm/{hmm}/figure_mechanism.tsv"
     conda:
         "../../envs/altrnn.yaml"
     script:

@@ -14,10 +14,10 @@ rule surrogate:
         npz="results/{task}/nets/{net_id}/surrogate.npz",
         table="results/{task}/nets/{net_id}/surrogate.csv",
         fit="results/{task}/nets/{net_id}/surrogate_fit.csv",
-    benchmark:
-        "logs/benchmarks/surrogate/{task}/surrogate_{net_id}.tsv"
     log:
         "logs/{task}/surrogate_{net_id}.log",
+    benchmark:
+        "logs/benchmarks/surrogate/{task}/surrogate_{net_id}.tsv"
     conda:
         "../../envs/altrnn.yaml"
     threads: 1
@@ -47,10 +47,10 @@ rule figure_surrogate:
         code=code_stamp("surrogate"),
     output:
         **figure_outputs("surrogate"),
-    benchmark:
-        "logs/benchmarks/figure_surrogate/{task}/figure_surrogate.tsv"
     log:
         "logs/{task}/figure_surrogate.log",
+    benchmark:
+        "logs/benchmarks/figure_surrogate/{task}/figure_surrogate.tsv"
     conda:
         "../../envs/altrnn.yaml"
     script:
