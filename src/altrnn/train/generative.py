@@ -65,12 +65,10 @@ from ..model import (ModelConfig, Params, Workspace, backward, effective_params,
                      recurrent_noise, trainable_grads, trainable_params)
 from ..tasks.hmm import compare_statistics, emission_statistics
 from ..tasks.hmm_presets import HMMSpec
-from ..errors import ResultFileError
-from ..io import read_npz, write_npz
 from .adam import Adam, clip_by_global_norm
 from .gumbel import gumbel_noise, gumbel_softmax, gumbel_softmax_backward, hard_samples
 from .sinkhorn import DIVERGENCES, divergence
-from .trainer import _Snapshots
+from .trainer import _discard, _resume, _save_checkpoint, _Snapshots
 
 log = logging.getLogger("altrnn.train.generative")
 
@@ -233,7 +231,9 @@ def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig
                               "model": asdict(model_cfg), "generative": asdict(gen), "g": g, "seed": seed,
                               "init": None if init is None else [a.tolist() for a in initial.arrays()],
                               "snapshot_every": snapshot_every}, sort_keys=True, default=str)
-    start, rows, elapsed = _resume(checkpoint, fingerprint, params, opt, snapshots)
+    start, rows, elapsed = 0, [], 0.0
+    if checkpoint is not None and os.path.exists(checkpoint):
+        start, rows, elapsed = _resume(checkpoint, fingerprint, params, opt, snapshots)
     if start == 0:
         snapshots.take(0, initial)
     workspace = Workspace()
@@ -265,47 +265,13 @@ def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig
                      rows[-1]["loss"], tau, norm)
             window = []
             if checkpoint is not None and done % checkpoint_every == 0 and done < gen.max_iters:
-                _save(checkpoint, fingerprint, done, rows, time.perf_counter() - t0, params, opt, snapshots)
+                _save_checkpoint(checkpoint, fingerprint, done, rows, time.perf_counter() - t0, params, opt, snapshots)
     _discard(checkpoint)
     final = effective_params(params, model_cfg).copy()
     if snapshot_every and snapshots.iterations[-1] != gen.max_iters:
         snapshots.take(gen.max_iters, final)
     return GenerativeResult(final, initial, pd.DataFrame(rows, columns=LOG_COLUMNS),
                             snapshots.arrays() if snapshot_every else None)
-
-
-def _save(path, fingerprint, iteration, rows, seconds, params, opt, snapshots):
-    """Weights, Adam state, log rows and snapshots after `iteration` iterations (at a log row, window empty)."""
-    saved = {f"snapshot_{k}": v for k, v in snapshots.arrays().items()} if snapshots.every else {}
-    write_npz(path, fingerprint=np.array(fingerprint), iteration=np.array(iteration), seconds=np.array(seconds),
-              rows=np.array(json.dumps(rows)), **{f"param_{k}": v for k, v in params.as_dict().items()},
-              **opt.state(), **saved)
-
-
-def _resume(path, fingerprint, params, opt, snapshots):
-    """(start iteration, log rows, seconds) from a checkpoint made with the same settings; else (0, [], 0)."""
-    if path is None or not os.path.exists(path):
-        return 0, [], 0.0
-    try:
-        state = read_npz(path)
-        if str(state["fingerprint"]) != fingerprint:
-            log.warning("checkpoint %s was made with other settings: starting over", path)
-            return 0, [], 0.0
-        saved = {name: state[f"param_{name}"] for name in params.as_dict()}
-        opt.load_state(state)
-        snapshots.restore(state)
-    except (ResultFileError, KeyError) as exc:
-        log.warning("checkpoint %s unusable (%s): starting over", path, exc)
-        return 0, [], 0.0
-    for name, arr in params.as_dict().items():
-        arr[...] = saved[name]
-    log.info("resuming from checkpoint %s at iteration %d", path, int(state["iteration"]))
-    return int(state["iteration"]), json.loads(str(state["rows"])), float(state["seconds"])
-
-
-def _discard(path):
-    if path is not None and os.path.exists(path):
-        os.remove(path)
 
 
 def generate(params: Params, cfg: ModelConfig, gen: GenerativeConfig, n_trials: int, rng: np.random.Generator,
