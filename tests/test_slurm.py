@@ -25,13 +25,15 @@ REPO = Path(__file__).resolve().parents[1]
 START = REPO / "tests" / "slurm" / "start.sh"
 EXIT_NEEDS_ROOT = 77  # start.sh: not root and no running cluster
 NETS = ["std-g1-s0", "ref", "alt1"]
-# The whole tiny workflow with one task and one standard network (each SLURM job
-# starts Snakemake twice, so fewer jobs keep the test short): every rule but
-# degeneracy (which needs two standard networks) goes through sbatch.
+# The tiny workflow with one task and one standard network, and two figures
+# (each SLURM job starts Snakemake twice and costs seconds, so fewer jobs keep the
+# test short): training of every kind, evaluation, dynamics, similarity and a
+# figure group go through sbatch.
 CONFIG = yaml.safe_load(yaml.safe_dump(TINY))
 CONFIG["tasks"] = {"flipflop": TINY["tasks"]["flipflop"]}
 CONFIG["standard"]["g"] = [1.0]
-TARGETS = ["all"]
+TARGETS = ["results/flipflop/similarity/linear_predictability.csv", "results/figures/flipflop_manifolds.png",
+           "results/figures/flipflop_ood.png"]
 # Poll SLURM soon after submitting (the profile waits longer, for real clusters);
 # keep the SLURM logs of successful jobs as evidence of where they ran.
 TEST_OPTIONS = ["--slurm-init-seconds-before-status-checks", "1", "--slurm-keep-successful-logs"]
@@ -184,13 +186,13 @@ def test_second_run_plans_nothing(slurm_run):
 
 
 # --- job groups: a tiny study counted in sbatch submissions ---------------------------
-# Two conditions of three standard networks (and each condition's ref): 8 networks.
+# Two conditions of two standard networks (and each condition's ref): 6 networks.
 STUDY = copy.deepcopy(TINY)
-STUDY.update(tasks={}, networks_per_g=3, standard={"g": [1.0], "seeds": [0]},
+STUDY.update(tasks={}, networks_per_g=2, standard={"g": [1.0], "seeds": [0]},
              insd={**TINY["insd"], "n_alternatives": 0}, similarity={**TINY["similarity"], "metrics": ["dsa"]},
              studies={"width_flipflop": {"task": "flipflop", "factor": "width", "params": {"T": 20},
                                          "axes": {"model.n_rec": [4, 8]}}})
-N_NETWORKS = 2 * (3 + 1)
+N_NETWORKS = 2 * (2 + 1)
 # Connected components of each group: one per network (train -> evaluate, dynamics); per
 # condition linear_predictability, decoding, and similarity_metric -> degeneracy, insd_distance;
 # the study with its factor.
@@ -198,7 +200,7 @@ COMPONENTS = {"network": N_NETWORKS, "unit": 2 * 3, "summary": 1}
 UNGROUPED = 3  # compile_kernels, compile_analysis_kernels x 2
 # Each group's jobs by DAG level within the group (a level's jobs can run side by side).
 LEVELS = {
-    "network": [["train_standard"] * 6 + ["train_ref"] * 2, ["evaluate"] * 8 + ["dynamics"] * 8],
+    "network": [["train_standard"] * 4 + ["train_ref"] * 2, ["evaluate"] * 6 + ["dynamics"] * 6],
     "unit": [["linear_predictability", "similarity_metric", "decoding"] * 2, ["degeneracy", "insd_distance"] * 2],
     "summary": [["study"], ["factor"]],
 }
@@ -254,7 +256,7 @@ def test_study_submits_one_sbatch_job_per_group_job(study_run):
 def test_study_outputs_exist(study_run):
     workdir, plan, _, _ = study_run
     planned = [f for line in re.findall(r"^\s+output: (.+)$", plan, flags=re.M) for f in line.split(", ")]
-    assert "results/studies/width_flipflop/n_rec-8/nets/std-g1-s2/fixed_points.csv" in planned
+    assert "results/studies/width_flipflop/n_rec-8/nets/std-g1-s1/fixed_points.csv" in planned
     assert "results/studies/factor_width.png" in planned
     missing = [f for f in planned if not (workdir / f).is_file() or (workdir / f).stat().st_size == 0]
     assert not missing, missing
