@@ -92,6 +92,15 @@ def test_study_product_and_zip_conditions_with_readable_labels():
     assert [c.rsplit("/", 1)[1] for c in zipped.studies["width"].conditions] == ["n_rec-4_lr-0.01", "n_rec-8_lr-0.001"]
 
 
+def test_a_replicate_axis_must_be_a_later_axis_of_the_study():
+    axes = {"insd.lambda": [0.5, 2.0], "insd.seed": [100, 101]}
+    assert load(_study_config(axes=axes, replicates="insd.seed")).studies["width"].replicates == "insd.seed"
+    assert load(_study_config(axes=axes)).studies["width"].replicates is None
+    for bad in ("insd.lambda", "insd.rho"):
+        with pytest.raises(ConfigError, match=rf"studies.width.replicates: '{bad}' must name one of the study's"):
+            load(_study_config(axes=axes, replicates=bad))
+
+
 def test_study_overrides_sit_between_the_base_and_the_axes():
     cfg = load(_study_config(axes={"standard.g": [[0.5], [1.0, 2.0]]}, standard={"seeds": [3, 4]},
                              insd={"n_alternatives": 0}, params={"n_bits": 2}))

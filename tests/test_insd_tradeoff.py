@@ -60,32 +60,62 @@ def test_tradeoff_table_without_alternatives_is_empty_and_a_missing_pair_is_name
         tradeoff_table(tables)
 
 
+def test_tradeoff_pools_replicate_chains_with_intervals_over_chains():
+    tables = _tables({"a": 2, "b": 2, "c": 2})
+    # chains a and b repeat lambda 1 (seeds 100, 101); c is lambda 2. Chain b's losses are shifted by 0.1.
+    tables["conditions"] = pd.DataFrame({"study_condition": ["a", "b", "c"], "insd.lambda": [1.0, 1.0, 2.0],
+                                         "insd.seed": [100, 101, 100]})
+    tr = tables["training"]
+    tr.loc[tr["study_condition"] == "b", "final_task_loss"] += 0.1
+    table = tradeoff_table(tables, n_boot=500, replicates="insd.seed")
+    assert list(table.columns) == ["study_condition", "insd.lambda", *TRADEOFF_COLUMNS]
+    by = table.set_index(["study_condition", "net_id"])
+    assert list(dict.fromkeys(table["study_condition"])) == ["lambda-1", "lambda-2"]
+    alt1 = by.loc[("lambda-1", "alt1")]
+    assert alt1["final_task_loss"] == pytest.approx(0.15) and alt1["n_chains"] == 2 and alt1["n"] == 1
+    _, low, high = bootstrap_mean([0.1, 0.2], n_boot=500)
+    assert (alt1["loss_ci_low"], alt1["loss_ci_high"]) == pytest.approx((low, high))
+    # the pool's row: the chains' means over their alternatives (0.15 and 0.25), intervals over the 2 chains
+    row = by.loc[("lambda-1", "alternatives")]
+    assert row["final_task_loss"] == pytest.approx(0.2) and row["n_chains"] == 2 and row["n"] == 2
+    _, low, high = bootstrap_mean([0.15, 0.25], n_boot=500)
+    assert (row["loss_ci_low"], row["loss_ci_high"]) == pytest.approx((low, high))
+    assert row["predictability"] == pytest.approx(np.mean([0.11, 0.17]))
+    # one chain: no interval
+    assert by.loc[("lambda-2", "alternatives"), "n_chains"] == 1
+    assert np.isnan(by.loc[("lambda-2", "alternatives"), "loss_ci_low"])
+    # without pooling the same tables give one row group per chain
+    assert set(tradeoff_table(tables, n_boot=50)["study_condition"]) == {"a", "b", "c"}
+
+
 def test_a_tiny_insd_study_writes_the_tradeoff(tmp_path):
     cfg = copy.deepcopy(TINY)
     cfg["tasks"] = {}
     cfg["studies"] = {"sens": {
         "task": "integration", "params": TINY["tasks"]["integration"]["params"],
         "standard": {"g": [1.0], "seeds": [0]}, "similarity": {"metrics": []},
-        "axes": {"insd.lambda": [0.5, 8.0], "insd.n_alternatives": [1, 2]},
+        "insd": {"n_alternatives": 1},
+        "axes": {"insd.lambda": [0.5, 8.0], "insd.seed": [100, 101]}, "replicates": "insd.seed",
     }}
     write_config(tmp_path, cfg)
     snakemake(tmp_path, "studies")
     out = tmp_path / "results/studies/sens"
     table = pd.read_csv(out / "tradeoff.csv")
-    assert list(table.columns) == ["study_condition", "insd.lambda", "insd.n_alternatives", *TRADEOFF_COLUMNS]
-    assert len(table) == 2 * (1 + 1) + 2 * (2 + 1)  # per condition: its alternatives and their mean
-    summary = table[table["net_id"] == "alternatives"].set_index("study_condition")
-    assert list(summary["n"]) == [1, 2, 1, 2]
-    # the numbers come from the study's own tables
+    # the seed axis is pooled: one row group per lambda, over the two chains (seeds 100, 101)
+    assert list(table.columns) == ["study_condition", "insd.lambda", *TRADEOFF_COLUMNS]
+    assert list(table["study_condition"]) == ["lambda-0.5"] * 2 + ["lambda-8"] * 2
+    assert list(table["net_id"]) == ["alt1", "alternatives"] * 2 and (table["n_chains"] == 2).all()
+    # the numbers come from the study's own tables: alt1's mean over the chains' alt1
     training = pd.read_csv(out / "training.csv").set_index(["study_condition", "net_id"])
     sim = pd.read_csv(out / "similarity.csv")
-    for r in table[table["net_id"] != "alternatives"].itertuples():
-        assert r.final_task_loss == pytest.approx(training.loc[(r.study_condition, r.net_id), "final_task_loss"])
-        lp = sim[(sim["study_condition"] == r.study_condition) & (sim["metric"] == "linear_predictability")
-                 & (sim["space"] == "nullspace") & (sim["net_a"] == r.net_id) & sim["net_b"].isin(["ref", "alt1"])
-                 & (sim["net_b"] != r.net_id)]
-        assert len(lp) == r.n and r.predictability == pytest.approx(lp["value"].mean())
-    two = summary[summary["n"] == 2]
-    assert two[["loss_ci_low", "loss_ci_high", "predictability_ci_low"]].notna().all().all()
+    null = sim[(sim["metric"] == "linear_predictability") & (sim["space"] == "nullspace")
+               & (sim["net_a"] == "alt1") & (sim["net_b"] == "ref")].set_index("study_condition")["value"]
+    for r in table[table["net_id"] == "alt1"].itertuples():
+        chains = [f"{r.study_condition}_seed-{s}" for s in (100, 101)]
+        losses = [training.loc[(c, "alt1"), "final_task_loss"] for c in chains]
+        assert r.final_task_loss == pytest.approx(np.mean(losses))
+        assert r.predictability == pytest.approx(np.mean([null[c] for c in chains]))
+        assert r.loss_ci_low <= r.final_task_loss <= r.loss_ci_high
+    assert losses[0] != losses[1]  # the seed changes the chain
     for ext in ("pdf", "png"):
         assert (out / f"tradeoff.{ext}").stat().st_size > 0

@@ -529,7 +529,7 @@ SECTIONS = {"model": ModelSection, "train": TrainConfig, "standard": StandardCon
             "threads": ThreadsConfig}
 ENTRY_SECTIONS = [s for s in SECTIONS if s != "threads"]  # what a task entry or study may override
 ENTRY_KEYS = ["task", "params", *ENTRY_SECTIONS, "imported"]  # imported: task entries only, never studies
-STUDY_KEYS = ["base", "axes", "combine", "condition_figures", "factor", *ENTRY_KEYS[:-1]]
+STUDY_KEYS = ["base", "axes", "combine", "condition_figures", "factor", "replicates", *ENTRY_KEYS[:-1]]
 
 
 def config_key(f) -> str:
@@ -781,6 +781,7 @@ class Study:
     conditions: list  # labels of its units, in order
     condition_figures: bool
     factor: str | None = None  # studies sharing a factor are drawn side by side (one panel per study)
+    replicates: str | None = None  # an axis whose conditions are repeats (e.g. insd.seed), pooled by the trade-off
 
 
 @dataclass(frozen=True)
@@ -962,8 +963,12 @@ def _study(raw: dict, name: str, spec) -> tuple[Study, list[Settings]]:
     factor = spec.get("factor")
     if factor is not None and not (isinstance(factor, str) and re.match(r"^[A-Za-z][A-Za-z0-9_-]*$", factor)):
         raise ConfigError(f"{where}.factor: a factor name is a letter then letters, digits, _ or -, got {factor!r}")
+    replicates = spec.get("replicates")
+    if replicates is not None and replicates not in keys[1:]:
+        raise ConfigError(f"{where}.replicates: {replicates!r} must name one of the study's axes other than the "
+                          f"first (the trend figures' x axis): {keys[1:]}")
     return Study(name=name, axes={k: list(v) for k, v in axes.items()}, combine=combine, conditions=labels,
-                 condition_figures=figures, factor=factor), units
+                 condition_figures=figures, factor=factor, replicates=replicates), units
 
 
 RESERVED = {"figures", "studies", "kernels", "code", "dsr"}  # directories of results/ that are not task entries
@@ -1060,6 +1065,7 @@ def json_schema() -> dict:
     study_props = {"base": {"type": "string"}, "combine": {"enum": ["product", "zip"]},
                    "condition_figures": {"type": "boolean"},
                    "factor": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_-]*$"},
+                   "replicates": {"type": "string"},
                    "axes": {"type": "object", "minProperties": 1,
                             "propertyNames": {"pattern": r"^[a-z_]+\.[A-Za-z0-9_.]+$"},
                             "additionalProperties": {"type": "array", "minItems": 1}},

@@ -22,6 +22,7 @@ rule study:
         axes=lambda w: list(CFG.studies[w.study].axes),
         conditions=lambda w: study_conditions(w.study),
         outdir=lambda w: netids.study_dir(w.study),
+        replicates=lambda w: CFG.studies[w.study].replicates,
     script:
         "../scripts/study.py"
 

@@ -4,4 +4,4 @@ from altrnn.stages import runtime, study
 
 runtime.configure(1, snakemake.log[0], numerics=False)
 p = snakemake.params
-runtime.run(study.study_job, snakemake.wildcards.study, p.axes, p.conditions, p.outdir)
+runtime.run(study.study_job, snakemake.wildcards.study, p.axes, p.conditions, p.outdir, p.replicates)

@@ -157,7 +157,9 @@ def tradeoff_figure(tradeoff: pd.DataFrame, axes: list[str], study: str):
     """INSD's trade-off: final task loss against null-space predictability from the earlier networks.
 
     One large point per condition (the mean over its alternatives, with 95% bootstrap intervals as bars),
-    coloured by the first axis and shaped by the other axes; its alternatives are the small points.
+    coloured by the first axis and shaped by the other axes; its alternatives are the small points (with
+    their own intervals when the condition pools repeated INSD chains, tradeoff.csv column n_chains).
+    axes: the table's axis columns (a pooled replicate axis left out).
     """
     if tradeoff.empty:
         fig, ax = plt.subplots(figsize=(4, 1.5))
@@ -181,6 +183,12 @@ def tradeoff_figure(tradeoff: pd.DataFrame, axes: list[str], study: str):
         single = rows[~summary.loc[rows.index]]
         ax.scatter(single["predictability"], single["final_task_loss"], s=10, color=colour, alpha=0.5,
                    marker=marker, lw=0)
+        if (single["n_chains"] > 1).any():
+            px, py = single["predictability"], single["final_task_loss"]
+            xerr = [px - single["predictability_ci_low"], single["predictability_ci_high"] - px]
+            yerr = [py - single["loss_ci_low"], single["loss_ci_high"] - py]
+            ax.errorbar(px, py, xerr=np.nan_to_num(xerr), yerr=np.nan_to_num(yerr), fmt="none", color=colour,
+                        alpha=0.4, elinewidth=0.6)
         for r in single.itertuples():  # k of alt{k}
             ax.annotate(r.net_id[3:], (r.predictability, r.final_task_loss), xytext=(2, 2),
                         textcoords="offset points", fontsize=5, color=colour)
@@ -198,7 +206,9 @@ def tradeoff_figure(tradeoff: pd.DataFrame, axes: list[str], study: str):
     ax.set_ylabel("final task loss", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    chains = int(tradeoff.loc[summary, "n_chains"].max())
+    over = f"{chains} INSD chains" if chains > 1 else "its alternatives"
     ax.set_title(f"{study}: INSD trade-off between task loss and decoupling\n(large: mean over a condition's "
-                 "alternatives, 95% bootstrap interval; small: alternative k)", fontsize=8)
+                 f"alternatives, 95% bootstrap interval over {over}; small: alternative k)", fontsize=8)
     fig.tight_layout()
     return fig

@@ -13,7 +13,8 @@ results/studies/{study}/ gets
                    mean against the first axis, one line per family
 - tradeoff.csv     INSD's trade-off per condition: each alternative's final task loss and its decoupling
                    (null-space linear predictability new -> earlier networks), and their mean over the
-                   condition's alternatives with 95% bootstrap intervals (empty without alternatives)
+                   condition's alternatives with 95% bootstrap intervals (empty without alternatives);
+                   with a `replicates` axis, over the repeated chains (tradeoff_table)
 - tradeoff.pdf|png task loss against predictability, one point per condition coloured by its axis values
 
 Each row also carries study_condition, net_id (or net_a, net_b) and the family
@@ -158,55 +159,96 @@ def trend_table(tables: dict, axes: list[str], n_boot: int = 2000) -> pd.DataFra
 
 
 TRADEOFF_COLUMNS = ["net_id", "final_task_loss", "loss_ci_low", "loss_ci_high", "predictability",
-                    "predictability_ci_low", "predictability_ci_high", "n"]
+                    "predictability_ci_low", "predictability_ci_high", "n", "n_chains"]
 ALL_ALTERNATIVES = "alternatives"  # net_id of a condition's row over all its alternatives
 
 
-def tradeoff_table(tables: dict, n_boot: int = 2000) -> pd.DataFrame:
+def _chain(condition: str, group: pd.DataFrame, lp: pd.Series) -> list[dict]:
+    """One INSD chain's alternatives: final task loss and mean null-space predictability to the earlier networks."""
+    rows = []
+    for r in group.itertuples():
+        k = int(netids.ALTERNATIVE.match(r.net_id)["k"])
+        missing = [e for e in netids.earlier_ids(k) if (condition, r.net_id, e) not in lp.index]
+        if missing:
+            raise ValueError(f"condition {condition!r}: no null-space linear predictability from "
+                             f"{r.net_id} to {missing} in the similarity table")
+        earlier = [lp[(condition, r.net_id, e)] for e in netids.earlier_ids(k)]
+        rows.append({"net_id": r.net_id, "final_task_loss": r.final_task_loss,
+                     "predictability": float(np.mean(earlier)), "n": len(earlier)})
+    return rows
+
+
+def _summary(net_id: str, values: list[dict], n: int, n_chains: int, n_boot: int) -> dict:
+    """Mean of final task loss and predictability over `values` with 95% bootstrap intervals over them."""
+    row = {"net_id": net_id, "n": n, "n_chains": n_chains}
+    for column, prefix in (("final_task_loss", "loss"), ("predictability", "predictability")):
+        mean, low, high = bootstrap_mean([v[column] for v in values], n_boot=n_boot)
+        row.update({column: mean, f"{prefix}_ci_low": low, f"{prefix}_ci_high": high})
+    return row
+
+
+def tradeoff_table(tables: dict, n_boot: int = 2000, replicates: str | None = None) -> pd.DataFrame:
     """INSD's trade-off between task loss and decoupling, per condition (axis columns in front).
 
-    Per alternative alt{k}: its final task loss (training.csv) and its mean null-space linear predictability
-    from alt{k} to each earlier network (similarity.csv rows net_a = alt{k}, net_b = ref, alt1..alt{k-1}):
-    low predictability = strongly decoupled; n = the number of earlier networks. Per condition (net_id
-    "alternatives"): the mean of both over its alternatives with 95% bootstrap intervals over them (NaN
-    bounds with one alternative); n = the number of alternatives.
+    Per alternative alt{k} of a chain (ref -> alt1 -> ...): its final task loss (training.csv) and its
+    mean null-space linear predictability from alt{k} to each earlier network (similarity.csv rows
+    net_a = alt{k}, net_b = ref, alt1..alt{k-1}): low predictability = strongly decoupled; n = the number
+    of earlier networks.
+
+    Without `replicates` every condition is one chain: its alt{k} rows are single values (n_chains 1, no
+    interval) and its row net_id "alternatives" is the mean over its alternatives with 95% bootstrap
+    intervals over them (n = the number of alternatives). With `replicates`, the name of an axis whose
+    conditions repeat the chain (e.g. insd.seed), conditions that differ only in it are pooled (the
+    replicate column is dropped; study_condition names the pool): alt{k} is the mean over the chains with
+    bootstrap intervals over them, and "alternatives" the mean over chains of each chain's mean over its
+    alternatives, with intervals over chains, the uncertainty of a repeated INSD run.
     """
     axes = [c for c in tables["conditions"].columns if c != "study_condition"]
     tr = tables["training"]
     alts = tr[tr["net_id"].map(lambda n: bool(netids.ALTERNATIVE.match(n)))] if len(tr) else tr
+    pooled = [a for a in axes if a != replicates]
     if alts.empty:
-        return pd.DataFrame(columns=["study_condition", *axes, *TRADEOFF_COLUMNS])
+        return pd.DataFrame(columns=["study_condition", *pooled, *TRADEOFF_COLUMNS])
     sim = tables["similarity"]
     lp = sim[(sim["metric"] == "linear_predictability") & (sim["space"] == "nullspace")]
     lp = lp.set_index(["study_condition", "net_a", "net_b"])["value"]
+    cond = tables["conditions"].set_index("study_condition")
+    chains = {c: _chain(c, group, lp) for c, group in alts.groupby("study_condition", sort=False)}
+    pools: dict[tuple, list[str]] = {}  # the other axes' values (or the condition itself) -> its conditions
+    for condition in chains:
+        key = (condition,) if replicates is None else tuple(cond.at[condition, a] for a in pooled)
+        pools.setdefault(key, []).append(condition)
     rows = []
-    for condition, group in alts.groupby("study_condition", sort=False):
-        per_net = []
-        for r in group.itertuples():
-            k = int(netids.ALTERNATIVE.match(r.net_id)["k"])
-            missing = [e for e in netids.earlier_ids(k) if (condition, r.net_id, e) not in lp.index]
-            if missing:
-                raise ValueError(f"condition {condition!r}: no null-space linear predictability from "
-                                 f"{r.net_id} to {missing} in the similarity table")
-            earlier = [lp[(condition, r.net_id, e)] for e in netids.earlier_ids(k)]
-            per_net.append({"net_id": r.net_id, "final_task_loss": r.final_task_loss,
-                            "predictability": float(np.mean(earlier)), "n": len(earlier)})
-        summary = {"net_id": ALL_ALTERNATIVES, "n": len(per_net)}
-        for column, prefix in (("final_task_loss", "loss"), ("predictability", "predictability")):
-            mean, low, high = bootstrap_mean([p[column] for p in per_net], n_boot=n_boot)
-            summary.update({column: mean, f"{prefix}_ci_low": low, f"{prefix}_ci_high": high})
-        cond = tables["conditions"].set_index("study_condition")
-        front = {a: cond.at[condition, a] for a in axes}  # column by column: integers stay integers
-        rows += [{"study_condition": condition, **front, **row} for row in [*per_net, summary]]
-    return pd.DataFrame(rows, columns=["study_condition", *axes, *TRADEOFF_COLUMNS])
+    for members in pools.values():
+        front = {a: cond.at[members[0], a] for a in pooled}  # column by column: integers stay integers
+        name = members[0] if replicates is None else "_".join(f"{a.split('.')[-1]}-{format_value(v)}"
+                                                              for a, v in front.items())
+        if replicates is None:
+            per_net = [{**r, "n_chains": 1, "loss_ci_low": np.nan, "loss_ci_high": np.nan,
+                        "predictability_ci_low": np.nan, "predictability_ci_high": np.nan} for r in chains[name]]
+            summary = _summary(ALL_ALTERNATIVES, per_net, len(per_net), 1, n_boot)
+        else:
+            by_net: dict[str, list[dict]] = {}
+            for m in members:
+                for r in chains[m]:
+                    by_net.setdefault(r["net_id"], []).append(r)
+            per_net = [_summary(net, values, values[0]["n"], len(values), n_boot) for net, values in by_net.items()]
+            chain_means = [{c: float(np.mean([r[c] for r in chains[m]])) for c in ("final_task_loss", "predictability")}
+                           for m in members]
+            summary = _summary(ALL_ALTERNATIVES, chain_means, len(by_net), len(members), n_boot)
+        rows += [{"study_condition": name, **front, **row} for row in [*per_net, summary]]
+    return pd.DataFrame(rows, columns=["study_condition", *pooled, *TRADEOFF_COLUMNS])
 
 
 TREND_MEASURES = ["accuracy", "loss", "iterations", "final_task_loss", "feature_learning", "linear_predictability",
                   "similarity", "degeneracy"]  # one figure each: trend_{measure}.pdf|png
 
 
-def study_job(study: str, axes: list[str], conditions: list[dict], outdir):
-    """The workflow's study job: tables and trend figures of one study under `outdir`."""
+def study_job(study: str, axes: list[str], conditions: list[dict], outdir, replicates: str | None = None):
+    """The workflow's study job: tables and trend figures of one study under `outdir`.
+
+    replicates: the axis whose conditions repeat an INSD chain, pooled by the trade-off (tradeoff_table).
+    """
     from ..plots import save_figure
     from ..plots.trends import tradeoff_figure, trend_figure
 
@@ -218,9 +260,10 @@ def study_job(study: str, axes: list[str], conditions: list[dict], outdir):
     for measure in TREND_MEASURES:
         fig = trend_figure(trends[trends["measure"] == measure], measure, axes[0], study)
         save_figure(fig, f"{outdir}/trend_{measure}.pdf", f"{outdir}/trend_{measure}.png")
-    tradeoff = tradeoff_table(tables)
+    tradeoff = tradeoff_table(tables, replicates=replicates)
     write_csv(tradeoff, f"{outdir}/tradeoff.csv")
-    save_figure(tradeoff_figure(tradeoff, axes, study), f"{outdir}/tradeoff.pdf", f"{outdir}/tradeoff.png")
+    figure = tradeoff_figure(tradeoff, [a for a in axes if a != replicates], study)
+    save_figure(figure, f"{outdir}/tradeoff.pdf", f"{outdir}/tradeoff.png")
     log.info("study %s: %d conditions, %d networks, %d trend figures", study, len(conditions),
              len(tables["training"]), len(TREND_MEASURES))
 
