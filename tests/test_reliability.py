@@ -217,6 +217,22 @@ def test_damaged_tables_are_named(tmp_path):
         read_table(tmp_path / "nets" / "dsa.csv")
 
 
+def test_tables_with_their_own_columns_choose_emptiness_and_holes(tmp_path):
+    path = tmp_path / "stage.csv"
+    path.write_text("a,b,mark\n1,,n/a\n")
+    table = read_table(path, ["a", "b"])  # explicit columns: holes allowed unless asked
+    assert np.isnan(table["b"].iloc[0]) and pd.isna(table["mark"].iloc[0])
+    with pytest.raises(ResultFileError, match=re.escape("missing values in column(s) ['b']")):
+        read_table(path, ["a", "b"], complete=True)
+    with pytest.raises(ResultFileError, match=re.escape("missing column(s) ['c']")):
+        read_table(path, ["a", "c"])
+    assert read_table(path, ["mark"], keep_default_na=False, na_values=[""])["mark"].iloc[0] == "n/a"
+    path.write_text("a,b\n")
+    with pytest.raises(ResultFileError, match="no rows"):
+        read_table(path, ["a"])
+    assert read_table(path, ["a"], allow_empty=True).empty
+
+
 def test_a_truncated_eval_table_fails_its_figure_naming_the_file(tiny_run, tmp_path):
     workdir = tmp_path / "copy"
     shutil.copytree(tiny_run, workdir, symlinks=True)

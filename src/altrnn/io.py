@@ -75,30 +75,35 @@ def _table_columns(name: str):
     return ["net_a", "net_b", "value"]  # a similarity metric's table
 
 
-def read_table(path) -> pd.DataFrame:
+def read_table(path, columns=None, *, allow_empty=None, complete=None, **read_csv_options) -> pd.DataFrame:
     """A result table, checked: a missing, empty, truncated or foreign file raises ResultFileError naming it.
 
-    Checks the columns its file name calls for (TABLE_COLUMNS), at least one
-    row (except where none is a valid result), and no missing value in them.
+    columns: the columns it must have, by default those its file name calls for
+    (TABLE_COLUMNS). allow_empty: whether no rows is a valid result (default:
+    the file names in EMPTY_ALLOWED). complete: no missing value in those
+    columns (default: true for the tables of TABLE_COLUMNS, whose `value` and
+    `reaches` may be missing; false for explicit columns). read_csv_options go
+    to pandas.read_csv.
     """
     name = Path(path).name
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(path, **read_csv_options)
     except FileNotFoundError:
         raise ResultFileError(f"{path}: file not found") from None
     except pd.errors.EmptyDataError:
         raise ResultFileError(f"{path}: empty file") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         raise ResultFileError(f"{path}: not a readable table (truncated or corrupted?): {exc}") from None
-    required = _table_columns(name)
+    required = _table_columns(name) if columns is None else list(columns)
     missing = [c for c in required if c not in table.columns]
     if missing:
         raise ResultFileError(f"{path}: missing column(s) {missing}; found {list(table.columns)}")
-    if table.empty and name not in EMPTY_ALLOWED:
+    if table.empty and not (name in EMPTY_ALLOWED if allow_empty is None else allow_empty):
         raise ResultFileError(f"{path}: no rows (truncated?)")
-    holes = [c for c in required if table[c].isna().any() and c not in ("value", "reaches")]
-    if holes:
-        raise ResultFileError(f"{path}: missing values in column(s) {holes} (truncated or edited?)")
+    if complete if complete is not None else columns is None:
+        holes = [c for c in required if table[c].isna().any() and c not in ("value", "reaches")]
+        if holes:
+            raise ResultFileError(f"{path}: missing values in column(s) {holes} (truncated or edited?)")
     return table
 
 

@@ -133,13 +133,6 @@ def stress_statistics(table: pd.DataFrame, standard_ids, alpha: float = 0.05, co
 
 def read_statistics(path) -> pd.DataFrame:
     """A stress statistics table, checked: a missing file or column raises ResultFileError naming it."""
-    from ..errors import ResultFileError
+    from ..io import read_table
 
-    try:
-        table = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    except (FileNotFoundError, pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise ResultFileError(f"{path}: not a readable stress statistics table: {exc}") from None
-    missing = [c for c in STAT_COLUMNS if c not in table.columns]
-    if missing or table.empty:
-        raise ResultFileError(f"{path}: missing column(s) {missing} or no rows; found {list(table.columns)}")
-    return table
+    return read_table(path, STAT_COLUMNS, keep_default_na=False, na_values=[""])  # the mark "n/a" stays text

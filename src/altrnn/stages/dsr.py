@@ -207,11 +207,6 @@ def figure_job(system: str, net_id: str, generated_path, metrics_path, table_pat
 
 def read_metrics(path) -> pd.DataFrame:
     """dsr_metrics.csv, checked: a missing or foreign file raises ResultFileError naming it."""
-    try:
-        table = pd.read_csv(path)
-    except (FileNotFoundError, pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise ResultFileError(f"{path}: not a readable dsr_metrics.csv: {exc}") from None
-    missing = [c for c in METRIC_COLUMNS if c not in table.columns]
-    if missing or table.empty:
-        raise ResultFileError(f"{path}: not a dsr_metrics.csv (missing columns {missing} or no rows)")
-    return table
+    return read_table(path, METRIC_COLUMNS)
+
+

@@ -14,8 +14,7 @@ import logging
 import pandas as pd
 
 from ..analysis import gaming
-from ..errors import ResultFileError
-from ..io import load_model, write_csv
+from ..io import load_model, read_table, write_csv
 from ..tasks import make_task
 
 log = logging.getLogger("altrnn.stages.gaming")
@@ -41,14 +40,7 @@ def gaming_table(model, task, batch: dict, settings: dict) -> pd.DataFrame:
 
 def read_gaming_table(path) -> pd.DataFrame:
     """A metric_gaming.csv, checked: an unreadable file or a missing column raises ResultFileError naming it."""
-    try:
-        table = pd.read_csv(path)
-    except (FileNotFoundError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ResultFileError(f"{path}: not a readable metric-gaming table: {exc}") from None
-    missing = [c for c in gaming.SUMMARY_COLUMNS if c not in table.columns]
-    if missing or table.empty:
-        raise ResultFileError(f"{path}: missing column(s) {missing} or no rows (truncated?)")
-    return table
+    return read_table(path, gaming.SUMMARY_COLUMNS)
 
 
 def gaming_job(kind: str, params: dict, batch: dict, settings: dict, model_path, out_csv):

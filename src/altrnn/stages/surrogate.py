@@ -40,7 +40,7 @@ from ..analysis.stability import rnn_map
 from ..analysis import surrogate as sur
 from ..config import SurrogateConfig, parse_section
 from ..dsr import training
-from ..io import ResultFileError, load_model, read_npz, read_table, write_csv, write_npz
+from ..io import load_model, read_npz, read_table, write_csv, write_npz
 from ..model import ModelConfig, Params, forward
 from ..netids import net_of
 from ..tasks import make_task
@@ -268,14 +268,7 @@ def surrogate_job(kind: str, params: dict, settings: dict, model_path, points_pa
 
 def read_matches(path) -> pd.DataFrame:
     """surrogate.csv, checked for its columns (a damaged file is a ResultFileError naming it)."""
-    try:
-        table = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ResultFileError(f"{path}: not a readable table: {exc}") from None
-    missing = [c for c in sur.MATCH_COLUMNS if c not in table.columns]
-    if missing:
-        raise ResultFileError(f"{path}: missing column(s) {missing}; is it a surrogate.csv?")
-    return table
+    return read_table(path, sur.MATCH_COLUMNS, allow_empty=True)
 
 
 def figure_job(table_paths, npz_paths, point_array_paths, label: str, pdf_path, png_path):
