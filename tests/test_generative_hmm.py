@@ -221,6 +221,11 @@ def test_temperature_schedule_and_config_errors():
     assert temperature(gen, 0) == pytest.approx(2.0)
     assert temperature(gen, 50) == pytest.approx(1.0)  # geometric midpoint
     assert temperature(gen, 100) == temperature(gen, 500) == pytest.approx(0.5)
+    decay = GenerativeConfig(lr=1e-2, lr_decay=0.01, max_iters=200)
+    assert [generative.learning_rate(decay, i) for i in (0, 100, 200)] == pytest.approx([1e-2, 1e-3, 1e-4])
+    assert generative.learning_rate(GenerativeConfig(lr=3e-3), 399) == 3e-3  # lr_decay 1: constant, exactly
+    with pytest.raises(ValueError, match="generative.lr_decay must be in \\(0, 1\\]"):
+        GenerativeConfig(lr_decay=1.5)
     with pytest.raises(ValueError, match="unknown keys \\['temperature'\\]"):
         GenerativeConfig.from_dict({"temperature": 1.0})
     with pytest.raises(ValueError, match="generative.divergence must be one of"):

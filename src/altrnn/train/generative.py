@@ -96,6 +96,7 @@ class GenerativeConfig:
     tau_min: float = 0.2
     tau_decay_iters: int = 400
     lr: float = 3e-3
+    lr_decay: float = 1.0  # the learning rate at the last iteration over the first: lr * lr_decay^(i / max_iters)
     grad_clip: float = 1.0
     max_iters: int = 400
     log_every: int = 50
@@ -114,6 +115,8 @@ class GenerativeConfig:
         for key in ("noise_std", "epsilon", "sinkhorn_tol", "tau0", "tau_min", "lr"):
             if not getattr(self, key) > 0:
                 raise ValueError(f"generative.{key} must be > 0, got {getattr(self, key)!r}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"generative.lr_decay must be in (0, 1] (1: constant), got {self.lr_decay!r}")
         if self.tau_min > self.tau0:
             raise ValueError(f"generative.tau_min ({self.tau_min}) must be <= tau0 ({self.tau0})")
         if not 0 <= self.sinkhorn_scaling < 1:
@@ -148,6 +151,11 @@ def temperature(gen: GenerativeConfig, iteration: int) -> float:
     """tau0 * (tau_min / tau0)^(iteration / tau_decay_iters), held at tau_min afterwards."""
     frac = min(iteration / gen.tau_decay_iters, 1.0)
     return float(gen.tau0 * (gen.tau_min / gen.tau0) ** frac)
+
+
+def learning_rate(gen: GenerativeConfig, iteration: int) -> float:
+    """lr * lr_decay^(iteration / max_iters): exponential decay over the run (lr_decay 1: constant)."""
+    return float(gen.lr * gen.lr_decay ** (iteration / gen.max_iters))
 
 
 def one_hot_sequences(symbols: np.ndarray, n_symbols: int) -> np.ndarray:
@@ -253,6 +261,7 @@ def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig
             _discard(checkpoint)
             raise TrainingDiverged(f"generative training diverged at iteration {it}: loss={value}, gradient "
                                    f"norm={norm}. Lower generative.lr or raise generative.tau_min.")
+        opt.lr = learning_rate(gen, it)
         opt.step(params, grads)
         done = it + 1
         if snapshot_every and done % snapshot_every == 0:
