@@ -22,6 +22,7 @@ try:
 except altrnn_config.ConfigError as exc:
     raise WorkflowError(f"config error: {exc}") from None
 UNITS = CFG.units  # label -> Settings: every task entry and every study condition
+ANALYSIS_KERNELS = ("fixed_points", "dsa")  # compile_analysis_kernels' {analysis}
 
 
 wildcard_constraints:
@@ -33,7 +34,7 @@ wildcard_constraints:
     k=r"[1-9]\d*",
     activation="tanh|relu|alrnn",
     dtype="float32|float64",
-    analysis="fixed_points|dsa",
+    analysis="|".join(ANALYSIS_KERNELS),
     hmm="|".join(map(re.escape, CFG.hmms)) or "^$",
 
 
@@ -55,8 +56,19 @@ def code_stamp(name):
 
 
 def code(stage):
-    """Input function: the code stamps of `stage` and of the unit's own task module."""
+    """Input function: the code stamps of `stage` and of the unit's own task module.
+
+    Every stamp is written while the workflow is parsed (here and below), not
+    while the DAG is built: Snakemake lists results/code/ once, and a stamp
+    first written after that listing was a MissingInputException."""
+    code_stamp(stage)
     return lambda w: [code_stamp(stage), code_stamp(f"task_{unit(w).task}")]
+
+
+for _name in [f"task_{t}" for t in sorted({s.task for s in UNITS.values()})] + [
+    f"compile_{a}" for a in ANALYSIS_KERNELS
+]:
+    code_stamp(_name)
 
 
 def training_settings(w):
