@@ -31,8 +31,9 @@ process time, two cores shared with other work (benchmarks/hmm_presets.py):
     full3    2     10    1   0.1      1000   43 s  0.004/0.038/0.044    0.020/0.023/0.049    yes
     linear4  2     20    2   0.1      3000  154 s  0.031/0.110/0.068    -                    no
     linear5  2     20    2   0.1      3000  157 s  0.106/0.184/0.108    -                    no
-    cyclic4  1     20    2   0.1      3000  129 s  0.027/0.058/0.055    -                    no (close)
+    cyclic4  1     20    2   0.1      3000  129 s  0.027/0.058/0.055    0.057/0.086/0.073    no
 
+linear3 at 2000 iterations: dwell 0.050 (seed 0) and 0.060 (seed 1).
 At 20 symbols (epsilon 2) the dwell distance stayed at 0.06-0.08 for linear3
 and full3 whatever else changed: 3000 iterations, lr_decay 0.1, tau_min 0.05,
 1 / 2 / 4 noise inputs, N 128, alpha 0.5, 2 network steps per symbol, epsilon
@@ -46,7 +47,7 @@ cost unit) lower that bias, and reach 0.05 on full3 and linear2. The longer
 chains and cyclic4 did worse at 10 symbols (1000 iterations: linear4
 0.043/0.109/0.074, linear5 0.55/0.25/0.13, cyclic4 0.017/0.092/0.094), and
 at 20 symbols still miss transitions (linear4, linear5) or sit just above
-0.05 (cyclic4), plausibly because more states make the loss's finite-batch bias
+0.05 (cyclic4, seed 0), plausibly because more states make the loss's finite-batch bias
 larger at any one sequence length (not measured further).
 (Commands: config/README.md, "The HMM study".)
 """
