@@ -58,8 +58,9 @@ def flipflop():
 
 # The longest test files (real Snakemake studies, SLURM, re-run checks), measured: started first, so that the
 # two workers (pyproject: -n 2 --dist loadfile) finish together instead of one waiting on a long file at the end.
-LONGEST_FIRST = ["test_slurm.py", "test_degeneracy_study.py", "test_reliability.py", "test_workflow.py",
-                 "test_studies.py", "test_insd_tradeoff.py", "test_user_tasks.py", "test_insd_distance.py"]
+LONGEST_FIRST = ["test_slurm.py", "test_workflow.py", "test_reliability.py", "test_imported.py", "test_user_tasks.py",
+                 "test_studies.py", "test_degeneracy_study.py", "test_stress.py", "test_manifolds_nd.py",
+                 "test_insd_tradeoff.py", "test_recordings.py"]
 
 
 def pytest_collection_modifyitems(items):
