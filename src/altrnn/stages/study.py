@@ -223,16 +223,14 @@ def tradeoff_table(tables: dict, n_boot: int = 2000, replicates: str | None = No
         front = {a: cond.at[members[0], a] for a in pooled}  # column by column: integers stay integers
         name = members[0] if replicates is None else "_".join(f"{a.split('.')[-1]}-{format_value(v)}"
                                                               for a, v in front.items())
-        if replicates is None:
-            per_net = [{**r, "n_chains": 1, "loss_ci_low": np.nan, "loss_ci_high": np.nan,
-                        "predictability_ci_low": np.nan, "predictability_ci_high": np.nan} for r in chains[name]]
-            summary = _summary(ALL_ALTERNATIVES, per_net, len(per_net), 1, n_boot)
+        by_net: dict[str, list[dict]] = {}  # alt{k} -> its rows, one per chain (one value: no interval)
+        for m in members:
+            for r in chains[m]:
+                by_net.setdefault(r["net_id"], []).append(r)
+        per_net = [_summary(net, values, values[0]["n"], len(values), n_boot) for net, values in by_net.items()]
+        if replicates is None:  # one chain: the interval is over its alternatives
+            summary = _summary(ALL_ALTERNATIVES, chains[name], len(by_net), 1, n_boot)
         else:
-            by_net: dict[str, list[dict]] = {}
-            for m in members:
-                for r in chains[m]:
-                    by_net.setdefault(r["net_id"], []).append(r)
-            per_net = [_summary(net, values, values[0]["n"], len(values), n_boot) for net, values in by_net.items()]
             chain_means = [{c: float(np.mean([r[c] for r in chains[m]])) for c in ("final_task_loss", "predictability")}
                            for m in members]
             summary = _summary(ALL_ALTERNATIVES, chain_means, len(by_net), len(members), n_boot)
