@@ -91,6 +91,42 @@ def test_mmd_matches_brute_force_and_central_differences():
     np.testing.assert_allclose(grad, central_difference(lambda z: mmd(z, y, bw)[0], x), atol=1e-8)
 
 
+def test_unbiased_mmd_matches_brute_force_and_central_differences():
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((5, 2)), rng.standard_normal((4, 2)) + 1.0
+    bw = (0.7, 2.0)
+
+    def k(a, b):
+        return sum(np.exp(-np.sum((a - b) ** 2) / (2 * s * s)) for s in bw)
+
+    def within(z):  # mean of k over the pairs i != j
+        return np.mean([k(z[i], z[j]) for i in range(len(z)) for j in range(len(z)) if i != j])
+
+    brute = within(x) + within(y) - 2 * np.mean([[k(a, b) for b in y] for a in x])
+    value, grad = mmd(x, y, bw, unbiased=True)
+    assert value == pytest.approx(brute, rel=1e-12)
+    np.testing.assert_allclose(grad, central_difference(lambda z: mmd(z, y, bw, unbiased=True)[0], x), atol=1e-8)
+    with pytest.raises(ValueError, match="at least 2 points"):
+        mmd(x[:1], y, bw, unbiased=True)
+
+
+def test_unbiased_mmd_is_unbiased_where_the_biased_one_is_not():
+    """Over many small batches of one law P against another law Q, the U-statistic's mean is the
+    population MMD^2 (exact here: two laws on three points), and the V-statistic's mean is not."""
+    points = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])
+    p, q = np.array([0.5, 0.3, 0.2]), np.array([0.2, 0.2, 0.6])
+    bw = (1.0,)
+    K = np.exp(-2 * cost_matrix(points, points) / 2)
+    population = p @ K @ p + q @ K @ q - 2 * p @ K @ q
+    rng = np.random.default_rng(5)
+    draws = [(points[rng.choice(3, 4, p=p)], points[rng.choice(3, 3, p=q)]) for _ in range(20000)]
+    unbiased = np.array([mmd(a, b, bw, unbiased=True)[0] for a, b in draws])
+    biased = np.array([mmd(a, b, bw)[0] for a, b in draws])
+    se = unbiased.std() / np.sqrt(len(draws))
+    assert abs(unbiased.mean() - population) < 4 * se
+    assert biased.mean() - population > 20 * se  # the V-statistic's +E[1 - k(x, x')] / n terms
+
+
 # ---- Gumbel-softmax ----
 
 def test_gumbel_samples_follow_softmax_probabilities():
@@ -174,7 +210,8 @@ def test_hmm_config_and_validation_errors_name_the_problem():
 
 # ---- the generative objective and training ----
 
-@pytest.mark.parametrize("activation,kind", [("tanh", "sinkhorn"), ("relu", "sinkhorn"), ("relu", "mmd")])
+@pytest.mark.parametrize("activation,kind", [("tanh", "sinkhorn"), ("relu", "sinkhorn"), ("relu", "mmd"),
+                                             ("relu", "mmd_unbiased")])
 def test_whole_chain_gradient_matches_central_differences(activation, kind):
     """float64, Gumbel noise, input noise and HMM batch fixed; Sinkhorn run to tight convergence."""
     hmm = preset("cyclic4")

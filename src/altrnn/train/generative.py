@@ -89,7 +89,7 @@ class GenerativeConfig:
     noise_std: float = 1.0
     batch_size: int = 256  # generated sequences per step
     hmm_batch_size: int = 256  # HMM sequences per step
-    divergence: str = "sinkhorn"  # or "mmd"
+    divergence: str = "sinkhorn"  # or "mmd" (biased V-statistic), "mmd_unbiased" (U-statistic)
     epsilon: float = 2.0  # Sinkhorn regularisation, in cost units (|x - y|^2 / 2: one symbol changed = 1)
     sinkhorn_tol: float = 1e-6
     sinkhorn_max_iter: int = 2000

@@ -19,7 +19,12 @@ enters both sides of a symmetric plan, contributes twice that. The gradient is
 that of the converged divergence; the Sinkhorn loop is run to `tol`, not
 differentiated through.
 
-MMD^2 (biased V-statistic, >= 0) with k(x, y) = sum_s exp(-|x - y|^2 / (2 s^2)) over bandwidths s.
+MMD^2 with k(x, y) = sum_s exp(-|x - y|^2 / (2 s^2)) over bandwidths s: the biased
+V-statistic (>= 0), or the unbiased U-statistic, which leaves out the i = j terms
+of the within-batch sums. Only the U-statistic's expectation over batches is
+MMD^2(P, Q) itself, minimal where the generator's law P equals the data's Q; the
+V-statistic's adds -E k(x, x') / n, which rewards a generator for being more
+varied than the data (a finite-batch bias, as the Sinkhorn divergence also has).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DIVERGENCES = ("sinkhorn", "mmd")
+DIVERGENCES = ("sinkhorn", "mmd", "mmd_unbiased")
 
 
 @dataclass
@@ -137,20 +142,29 @@ def sinkhorn_divergence(x: np.ndarray, y: np.ndarray, eps: float, tol: float = 1
     return float(value), grad
 
 
-def mmd(x: np.ndarray, y: np.ndarray, bandwidths=(1.0,)) -> tuple[float, np.ndarray]:
-    """(MMD^2(x, y), d MMD^2/dx (n, d)) with a sum of Gaussian kernels of the given bandwidths."""
+def mmd(x: np.ndarray, y: np.ndarray, bandwidths=(1.0,), unbiased: bool = False) -> tuple[float, np.ndarray]:
+    """(MMD^2(x, y), d MMD^2/dx (n, d)) with a sum of Gaussian kernels of the given bandwidths.
+
+    unbiased: the U-statistic (module docstring); needs at least 2 points per cloud.
+    """
     x, y = _pair(x, y)
     bandwidths = np.atleast_1d(np.asarray(bandwidths, dtype=float))
     if bandwidths.size == 0 or not np.all(bandwidths > 0):
         raise ValueError(f"MMD bandwidths must be a non-empty list of positive numbers, got {bandwidths.tolist()}")
     n, m = len(x), len(y)
+    if unbiased and min(n, m) < 2:
+        raise ValueError(f"the unbiased MMD needs at least 2 points per cloud, got {n} and {m}")
+    # pairs within a cloud: n^2 with the i = j terms (V-statistic), n(n - 1) without (U-statistic)
+    pairs_x, pairs_y = (n * (n - 1), m * (m - 1)) if unbiased else (n**2, m**2)
+    diagonal = 1.0 if unbiased else 0.0  # k(x_i, x_i) = 1 per bandwidth, left out of the U-statistic
     Cxx, Cxy, Cyy = 2 * cost_matrix(x, x), 2 * cost_matrix(x, y), 2 * cost_matrix(y, y)  # squared distances
     value, grad = 0.0, np.zeros_like(x)
     for s in bandwidths:
         Kxx, Kxy, Kyy = (np.exp(-D / (2 * s * s)) for D in (Cxx, Cxy, Cyy))
-        value += Kxx.sum() / n**2 + Kyy.sum() / m**2 - 2 * Kxy.sum() / (n * m)
-        # d k(x_i, z)/dx_i = -k (x_i - z) / s^2; x_i appears twice in the xx sum
-        gxx = (Kxx.sum(axis=1)[:, None] * x - Kxx @ x) * (-2 / (n**2 * s * s))
+        value += ((Kxx.sum() - diagonal * n) / pairs_x + (Kyy.sum() - diagonal * m) / pairs_y
+                  - 2 * Kxy.sum() / (n * m))
+        # d k(x_i, z)/dx_i = -k (x_i - z) / s^2; x_i appears twice in the xx sum (k(x_i, x_i) has no gradient)
+        gxx = (Kxx.sum(axis=1)[:, None] * x - Kxx @ x) * (-2 / (pairs_x * s * s))
         gxy = (Kxy.sum(axis=1)[:, None] * x - Kxy @ y) * (2 / (n * m * s * s))
         grad += gxx + gxy
     return float(value), grad
@@ -158,11 +172,14 @@ def mmd(x: np.ndarray, y: np.ndarray, bandwidths=(1.0,)) -> tuple[float, np.ndar
 
 def divergence(x: np.ndarray, y: np.ndarray, kind: str = "sinkhorn", epsilon: float = 0.1, tol: float = 1e-9,
                max_iter: int = 10_000, scaling: float = 0.5, bandwidths=(1.0,)) -> tuple[float, np.ndarray]:
-    """The divergence named by `kind` ('sinkhorn' or 'mmd') and its gradient with respect to x."""
+    """The divergence named by `kind` and its gradient with respect to x.
+
+    'sinkhorn': debiased Sinkhorn divergence; 'mmd': biased MMD^2; 'mmd_unbiased': unbiased MMD^2.
+    """
     if kind == "sinkhorn":
         return sinkhorn_divergence(x, y, epsilon, tol, max_iter, scaling)
-    if kind == "mmd":
-        return mmd(x, y, bandwidths)
+    if kind in ("mmd", "mmd_unbiased"):
+        return mmd(x, y, bandwidths, unbiased=kind == "mmd_unbiased")
     raise ValueError(f"divergence must be one of {list(DIVERGENCES)}, got {kind!r}")
 
 
