@@ -46,6 +46,8 @@ def parse_args(argv=None):
                    help="overrides of GenerativeConfig fields, e.g. n_steps=50 epsilon=5 tau_min=0.1")
     p.add_argument("--eval-every", type=int, default=0,
                    help="also score the snapshots every k iterations (k a multiple of log_every; 0: the end only)")
+    p.add_argument("--eval-trials", type=int, default=None,
+                   help="generated sequences scored (default: the section's eval_trials; more lowers the floor)")
     p.add_argument("--tolerance", type=float, default=0.05)
     p.add_argument("--save", default=None, metavar="DIR",
                    help="write each network's snapshots to DIR/{preset}-s{seed}.npz")
@@ -116,8 +118,8 @@ def main(argv=None):
                 if it == 0 or (args.eval_every == 0 and it != gen.max_iters):
                     continue
                 params = Params(*(snaps[key][k] for key in ("W_in", "W", "b", "W_out", "b_out")))
-                tv = evaluate_generator(params, cfg, gen, spec, s.eval_trials, s.eval_steps, s.eval_seed,
-                                        s.max_dwell)
+                tv = evaluate_generator(params, cfg, gen, spec, args.eval_trials or s.eval_trials, s.eval_steps,
+                                        s.eval_seed, s.max_dwell)
                 main3 = [tv["occupancy_tv"], tv["transition_tv"], tv["dwell_tv"]]
                 floor = [tv["floor_occupancy_tv"], tv["floor_transition_tv"], tv["floor_dwell_tv"]]
                 ok = "yes" if max(main3) <= args.tolerance else "no"
