@@ -76,14 +76,14 @@ def test_sinkhorn_gradient_matches_central_differences():
         assert float((grad * d).sum()) == pytest.approx(numeric, rel=1e-6, abs=1e-9)
 
 
+def gaussian_kernel_sum(a, b, bandwidths=(0.7, 2.0)):
+    return sum(np.exp(-np.sum((a - b) ** 2) / (2 * s * s)) for s in bandwidths)
+
+
 def test_mmd_matches_brute_force_and_central_differences():
     rng = np.random.default_rng(3)
     x, y = rng.standard_normal((5, 2)), rng.standard_normal((4, 2)) + 1.0
-    bw = (0.7, 2.0)
-
-    def k(a, b):
-        return sum(np.exp(-np.sum((a - b) ** 2) / (2 * s * s)) for s in bw)
-
+    bw, k = (0.7, 2.0), gaussian_kernel_sum
     brute = (np.mean([[k(a, b) for b in x] for a in x]) + np.mean([[k(a, b) for b in y] for a in y])
              - 2 * np.mean([[k(a, b) for b in y] for a in x]))
     value, grad = mmd(x, y, bw)
@@ -94,10 +94,7 @@ def test_mmd_matches_brute_force_and_central_differences():
 def test_unbiased_mmd_matches_brute_force_and_central_differences():
     rng = np.random.default_rng(4)
     x, y = rng.standard_normal((5, 2)), rng.standard_normal((4, 2)) + 1.0
-    bw = (0.7, 2.0)
-
-    def k(a, b):
-        return sum(np.exp(-np.sum((a - b) ** 2) / (2 * s * s)) for s in bw)
+    bw, k = (0.7, 2.0), gaussian_kernel_sum
 
     def within(z):  # mean of k over the pairs i != j
         return np.mean([k(z[i], z[j]) for i in range(len(z)) for j in range(len(z)) if i != j])

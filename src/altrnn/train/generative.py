@@ -18,38 +18,10 @@ deterministic given its seed. Evaluation samples symbols exactly
 (argmax(logits + Gumbel), tau -> 0) and compares their emission statistics
 (tasks.hmm) with the HMM's analytic ones.
 
-Measured (ReLU, float32, N 64, sigma_rec 0.05, g 0.9, alpha 0.2, batches of 256
-generated and 256 HMM sequences, tau 0.5 -> 0.2; total-variation distances
-occupancy / transitions / dwell of 200 sequences of 200 symbols to the
-analytic statistics at the end; HMM samples of that size score about 0.005 /
-0.005 / 0.015, the floor). Tolerance: 0.05 on all three. CPU: one thread,
-process time, two cores shared with other work (benchmarks/hmm_presets.py):
-
-    preset   noise steps eps lr_decay iters  CPU   seed 0               seed 1               reaches 0.05
-    linear2  2     10    1   0.1      1000   36 s  0.012/0.009/0.025    -                    yes
-    linear3  2     10    1   0.1      1000   45 s  0.015/0.026/0.050    0.052/0.043/0.062    no (dwell, just)
-    full3    2     10    1   0.1      1000   43 s  0.004/0.038/0.044    0.020/0.023/0.049    yes
-    linear4  2     20    2   0.1      3000  154 s  0.031/0.110/0.068    -                    no
-    linear5  2     20    2   0.1      3000  157 s  0.106/0.184/0.108    -                    no
-    cyclic4  1     20    2   0.1      3000  129 s  0.027/0.058/0.055    0.057/0.086/0.073    no
-
-linear3 at 2000 iterations: dwell 0.050 (seed 0) and 0.060 (seed 1).
-At 20 symbols (epsilon 2) the dwell distance stayed at 0.06-0.08 for linear3
-and full3 whatever else changed: 3000 iterations, lr_decay 0.1, tau_min 0.05,
-1 / 2 / 4 noise inputs, N 128, alpha 0.5, 2 network steps per symbol, epsilon
-3 or 4, batches of 512 (0.064). Longer sequences were worse (50 symbols:
-dwell 0.09-0.12 at epsilon 5, collapse to 0.26-0.29 at epsilon 2). The cause is
-the finite batch: at epsilon 2 and 256 sequences of 20 symbols, a trained full3
-network (dwell 0.07) scores a lower expected divergence against HMM batches than
-HMM batches do (-0.029 +- 0.008), so the loss's optimum at that batch size is
-not the HMM; shorter sequences (10 symbols, epsilon 1, one symbol changed = 1
-cost unit) lower that bias, and reach 0.05 on full3 and linear2. The longer
-chains and cyclic4 did worse at 10 symbols (1000 iterations: linear4
-0.043/0.109/0.074, linear5 0.55/0.25/0.13, cyclic4 0.017/0.092/0.094), and
-at 20 symbols still miss transitions (linear4, linear5) or sit just above
-0.05 (cyclic4, seed 0), plausibly because more states make the loss's finite-batch bias
-larger at any one sequence length (not measured further).
-(Commands: config/README.md, "The HMM study".)
+What the presets reach, at which settings and cost, and what was tried on the
+way (the Sinkhorn divergence's finite-batch bias, the Gumbel-softmax's
+temperature, the network's time constant): config/README.md, "The HMM study",
+measured with benchmarks/hmm_presets.py.
 """
 
 from __future__ import annotations
