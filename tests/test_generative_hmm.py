@@ -1,5 +1,6 @@
 """Generative HMM emulation: Sinkhorn/MMD, Gumbel-softmax, HMM presets, the whole gradient chain, training loop."""
 
+import dataclasses
 import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
@@ -248,6 +249,24 @@ def test_generate_emits_the_readout_distribution():
     freq = np.bincount(symbols.ravel(), minlength=3) / symbols.size
     np.testing.assert_allclose(freq, np.exp(logp), atol=0.01)
     np.testing.assert_array_equal(gen.readout_steps(), 3 + 2 * np.arange(1, 21) - 1)
+
+
+def test_a_runaway_network_is_counted_as_diverged():
+    """x' = ReLU(2 x + 1) (alpha 1) grows without bound: every generated sequence is flagged, and its
+    statistics are still reported; the same network with W = 0 stays bounded and none is."""
+    cfg = ModelConfig(n_in=1, n_rec=2, n_out=2, alpha=1.0, sigma_rec=0.0, activation="relu", dtype="float64")
+    gen = GenerativeConfig(n_steps=40, burn_in=0)
+    hmm = preset("linear2")
+    runaway = Params(np.zeros((2, 1)), 2 * np.eye(2), np.ones(2), np.eye(2), np.zeros(2))
+    symbols, diverged = generative.generate_checked(runaway, cfg, gen, 50, np.random.default_rng(0))
+    assert symbols.shape == (40, 50) and diverged.all()  # 2^40 > 1e6
+    tv = generative.evaluate_generator(runaway, cfg, gen, hmm, n_trials=20, n_steps=40)
+    assert tv["diverged"] == 1.0 and 0 <= tv["transition_tv"] <= 1
+    bounded = dataclasses.replace(runaway, W=np.zeros((2, 2)))
+    assert generative.evaluate_generator(bounded, cfg, gen, hmm, n_trials=20, n_steps=40)["diverged"] == 0.0
+    # 2^19 < 1e6 <= 2^20: the threshold, not a fixed number of steps, decides
+    short = GenerativeConfig(n_steps=18, burn_in=0)
+    assert not generative.generate_checked(runaway, cfg, short, 5, np.random.default_rng(0))[1].any()
 
 
 def test_temperature_schedule_and_config_errors():

@@ -82,6 +82,17 @@ def test_orbit_radius_of_a_linear_network_matches_its_stationary_covariance():
         assert row.radius_low < row.radius < row.radius_high
     assert table["radius"].is_monotonic_increasing
     assert table["trained"].tolist() == [False, True, False]
+    assert (table["diverged"] == 0).all()
+
+
+def test_orbit_radius_flags_trials_that_run_away():
+    """x' = ReLU(2 x + 1 + u) grows without bound on every trial; the radius is then reported as diverged."""
+    cfg = ModelConfig(n_in=1, n_rec=2, n_out=2, alpha=1.0, sigma_rec=0.0, activation="relu", dtype="float64")
+    p = Params(np.ones((2, 1)), 2 * np.eye(2), np.ones(2), np.eye(2), np.zeros(2))
+    gen = GenerativeConfig(n_noise=1, burn_in=0)
+    noise = hm.draw_noise(cfg, gen, 2, 6, 60, np.random.default_rng(0))
+    table = hm.orbit_radius(p, cfg, gen, noise, None, [0.0, 1.0], n_boot=50)
+    assert (table["diverged"] == 1.0).all()
 
 
 def _with_fixed_point(p, cfg, x_star, phi):

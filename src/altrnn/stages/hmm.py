@@ -30,7 +30,7 @@ log = logging.getLogger("altrnn.stages.hmm")
 
 NETWORK_KEYS = ("n_rec", "activation", "g", "alpha", "sigma_rec", "dtype")
 EVAL_COLUMNS = ["condition", "occupancy_tv", "transition_tv", "dwell_tv", "floor_occupancy_tv",
-                "floor_transition_tv", "floor_dwell_tv"]
+                "floor_transition_tv", "floor_dwell_tv", "diverged"]
 STATISTICS = ("occupancy", "transition", "dwell")
 SOURCES = ("network", "hmm_sample", "analytic")
 
@@ -84,7 +84,7 @@ def evaluate_job(evaluation: dict, model_path, eval_path, statistics_path):
     evaluation: n_trials, n_steps, seed, max_dwell. statistics.npz holds
     {source}_{statistic} for source in network, hmm_sample, analytic.
     """
-    from ..train.generative import GenerativeConfig, generator_statistics
+    from ..train.generative import DIVERGED_NORM, GenerativeConfig, generator_statistics
 
     saved = load_model(model_path)
     try:
@@ -94,9 +94,14 @@ def evaluate_job(evaluation: dict, model_path, eval_path, statistics_path):
     stats = generator_statistics(saved.params, saved.config, gen, spec, int(evaluation["n_trials"]),
                                  int(evaluation["n_steps"]), int(evaluation["seed"]), int(evaluation["max_dwell"]))
     net, floor = (compare_statistics(s, stats[2]) for s in stats[:2])
-    row = {"condition": "noise", **net, **{f"floor_{k}": v for k, v in floor.items()}}
+    row = {"condition": "noise", **net, **{f"floor_{k}": v for k, v in floor.items()},
+           "diverged": stats[0]["diverged"]}
     log.info("%s: TV occupancy %.3f, transitions %.3f, dwell %.3f (HMM samples: %.3f, %.3f, %.3f)", model_path,
-             *(row[c] for c in EVAL_COLUMNS[1:]))
+             *(row[c] for c in EVAL_COLUMNS[1:7]))
+    if row["diverged"] > 0:
+        log.warning("%s: the state ran away (|x| >= %g or non-finite) in %.1f%% of the %d generated sequences of "
+                    "%d symbols; their symbols are in the statistics (eval.csv column `diverged`)", model_path,
+                    DIVERGED_NORM, 100 * row["diverged"], int(evaluation["n_trials"]), int(evaluation["n_steps"]))
     write_csv(pd.DataFrame([row], columns=EVAL_COLUMNS), eval_path)
     write_npz(statistics_path, **{f"{src}_{k}": np.asarray(s[k], dtype=float)
                                   for src, s in zip(SOURCES, stats) for k in STATISTICS})

@@ -48,6 +48,7 @@ from .trainer import _discard, _resume, _save_checkpoint, _Snapshots
 log = logging.getLogger("altrnn.train.generative")
 
 LOG_COLUMNS = ["iteration", "loss", "tau", "grad_norm", "seconds"]
+DIVERGED_NORM = 1e6  # a generated state this far from the origin has run away (trained networks: |x| of 10-200)
 
 
 @dataclass(frozen=True)
@@ -261,19 +262,38 @@ def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig
 def generate(params: Params, cfg: ModelConfig, gen: GenerativeConfig, n_trials: int, rng: np.random.Generator,
              n_steps: int | None = None) -> np.ndarray:
     """Exact symbol samples argmax(logits + Gumbel) of the noise-driven network, (n_steps, n_trials)."""
+    return generate_checked(params, cfg, gen, n_trials, rng, n_steps)[0]
+
+
+def generate_checked(params: Params, cfg: ModelConfig, gen: GenerativeConfig, n_trials: int,
+                     rng: np.random.Generator, n_steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(symbols (n_steps, n_trials) as generate, diverged (n_trials,) bool).
+
+    A trial has diverged when its state left the ball |x| < DIVERGED_NORM or
+    became non-finite: a ReLU network can be stable on its training sequences
+    and still run away on longer ones, and the symbols of such a trial say
+    nothing about the HMM.
+    """
     n_steps = n_steps or gen.n_steps
     u = draw_noise(gen, n_trials, rng, n_steps, cfg.np_dtype)
     rec = recurrent_noise(cfg, (u.shape[0], n_trials, cfg.n_rec), rng)
-    logits = forward(params, cfg, u, rec).y[gen.readout_steps(n_steps)]
-    return hard_samples(logits, gumbel_noise(logits.shape, rng))
+    traj = forward(params, cfg, u, rec)
+    logits = traj.y[gen.readout_steps(n_steps)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        norm = np.linalg.norm(np.asarray(traj.x, dtype=np.float64), axis=2)
+    diverged = ~np.all(norm < DIVERGED_NORM, axis=0)  # NaN compares False: non-finite counts as diverged
+    return hard_samples(logits, gumbel_noise(logits.shape, rng)), diverged
 
 
 def generator_statistics(params: Params, cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec,
                          n_trials: int = 200, n_steps: int = 200, seed: int = 0, max_dwell: int = 20):
     """Emission statistics (tasks.hmm.emission_statistics) of the network's exact samples, of HMM samples
-    of the same size, and the HMM's analytic ones: (network, hmm_sample, analytic)."""
+    of the same size, and the HMM's analytic ones: (network, hmm_sample, analytic). The network's also
+    hold `diverged`, the fraction of its sequences whose state ran away (generate_checked); their
+    symbols are counted like the others."""
     rng = np.random.default_rng([seed, 3])
-    net = emission_statistics(generate(params, cfg, gen, n_trials, rng, n_steps), hmm.n_symbols, max_dwell)
+    symbols, diverged = generate_checked(params, cfg, gen, n_trials, rng, n_steps)
+    net = {**emission_statistics(symbols, hmm.n_symbols, max_dwell), "diverged": float(diverged.mean())}
     sample = emission_statistics(hmm.sample(n_steps, n_trials, rng)[1], hmm.n_symbols, max_dwell)
     return net, sample, hmm.analytic_statistics(max_dwell)
 
@@ -284,8 +304,10 @@ def evaluate_generator(params: Params, cfg: ModelConfig, gen: GenerativeConfig, 
 
     occupancy_tv, transition_tv, dwell_tv (tasks.hmm.compare_statistics), and the
     same for HMM samples of the same size (floor_*): the distance due to finite
-    samples alone, the best a perfect emulator can score.
+    samples alone, the best a perfect emulator can score; diverged, the
+    fraction of generated sequences whose state ran away (generate_checked).
     """
     net, sample, reference = generator_statistics(params, cfg, gen, hmm, n_trials, n_steps, seed, max_dwell)
     floor = compare_statistics(sample, reference)
-    return {**compare_statistics(net, reference), **{f"floor_{k}": v for k, v in floor.items()}}
+    return {**compare_statistics(net, reference), **{f"floor_{k}": v for k, v in floor.items()},
+            "diverged": net["diverged"]}
