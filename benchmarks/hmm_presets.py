@@ -4,9 +4,9 @@ Builds each network as the `hmm` stage does: the config file's section
 hmm_emulation (default config/hmm.yaml) is resolved by altrnn.config (per_hmm
 merged in), then stages.hmm.hmm_spec and stages.hmm.model_config build the HMM
 and the ModelConfig, train.generative.train_generative trains it, and
-train.generative.evaluate_generator scores it with the section's eval_trials,
-eval_steps, eval_seed and max_dwell. Command-line overrides apply on top of the
-resolved settings of every preset.
+train.generative.evaluate_generator scores it with the section's eval_trials
+(or --eval-trials), eval_steps, eval_seed and max_dwell. Command-line overrides
+apply on top of the resolved settings of every preset.
 
 Per preset and seed it prints the CPU seconds of training (process time, one
 thread), the occupancy / transition / dwell TVs, those of HMM samples of the
