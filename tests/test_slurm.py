@@ -91,7 +91,9 @@ def submissions(out):
     """SLURM job id -> (log, rules of its jobs) of every sbatch submission in a Snakemake log.
 
     A single job prints `rule X:` with its `jobid: n` and is submitted as `Job n`; a group
-    job prints `Group job G` and its jobs indented, and is submitted in the printed order.
+    job prints `Group job G` and its jobs indented, and its log sits in a directory
+    group_{G}_{its rules, sorted and joined by _}. Group jobs printed together may be
+    submitted in any order, so each submission takes the first printed group of that name.
     """
     single, groups, jobs = {}, [], {}
     rule = None
@@ -101,12 +103,17 @@ def submissions(out):
         elif rule and (m := re.match(r"^\s+jobid: (\d+)$", line)):
             single[m.group(1)], rule = rule, None
         elif m := re.search(r"\] Group job (\w+) \(", line):
-            groups.append([])
+            groups.append((m.group(1), []))
         elif groups and (m := re.match(r"^    rule (\w+):$", line)):
-            groups[-1].append(m.group(1))
+            groups[-1][1].append(m.group(1))
         elif m := re.search(r"^Job (\S+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)", line):
             job, slurm_id, log = m.groups()
-            jobs[slurm_id] = (Path(log), groups.pop(0) if "/group_" in log else [single[job]])
+            if "/group_" not in log:
+                jobs[slurm_id] = (Path(log), [single[job]])
+                continue
+            folder = Path(log).parent.name
+            k = next(i for i, (g, rules) in enumerate(groups) if folder == f"group_{g}_{'_'.join(sorted(set(rules)))}")
+            jobs[slurm_id] = (Path(log), groups.pop(k)[1])
     return jobs
 
 
