@@ -264,7 +264,7 @@ def test_a_runaway_network_is_counted_as_diverged():
     assert tv["diverged"] == 1.0 and 0 <= tv["transition_tv"] <= 1
     bounded = dataclasses.replace(runaway, W=np.zeros((2, 2)))
     assert generative.evaluate_generator(bounded, cfg, gen, hmm, n_trials=20, n_steps=40)["diverged"] == 0.0
-    # 2^19 < 1e6 <= 2^20: the threshold, not a fixed number of steps, decides
+    # after 18 steps |x| = sqrt(2) (2^18 - 1) < 1e6: the threshold, not the number of steps, decides
     short = GenerativeConfig(n_steps=18, burn_in=0)
     assert not generative.generate_checked(runaway, cfg, short, 5, np.random.default_rng(0))[1].any()
 

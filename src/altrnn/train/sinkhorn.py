@@ -23,8 +23,9 @@ MMD^2 with k(x, y) = sum_s exp(-|x - y|^2 / (2 s^2)) over bandwidths s: the bias
 V-statistic (>= 0), or the unbiased U-statistic, which leaves out the i = j terms
 of the within-batch sums. Only the U-statistic's expectation over batches is
 MMD^2(P, Q) itself, minimal where the generator's law P equals the data's Q; the
-V-statistic's adds -E k(x, x') / n, which rewards a generator for being more
-varied than the data (a finite-batch bias, as the Sinkhorn divergence also has).
+V-statistic's adds (1 - E k(x, x')) / n per kernel, which rewards a generator
+whose samples are more alike than the data's (a finite-batch bias, as the
+Sinkhorn divergence also has).
 """
 
 from __future__ import annotations
