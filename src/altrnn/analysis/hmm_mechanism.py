@@ -45,7 +45,7 @@ from scipy.stats import norm
 from ..model.network import ModelConfig, Params, forward, recurrent_noise
 from ..tasks.hmm import compare_statistics, emission_statistics
 from ..tasks.hmm_presets import HMMSpec
-from ..train.generative import DIVERGED_NORM, GenerativeConfig, evaluate_generator
+from ..train.generative import GenerativeConfig, evaluate_generator, ran_away
 from ..train.gumbel import gumbel_noise, hard_samples
 from .fixed_points import find_fixed_points, sample_initial_states
 from .plrnn import enumerate_fixed_points, find_cycles
@@ -170,7 +170,7 @@ def orbit_radius(params: Params, cfg: ModelConfig, gen: GenerativeConfig, noise:
     runs the noise-free network that long from the states where the trained-noise run ended and measures
     its last 100 steps: a radius near 0 there means the orbits need the noise (the paper's noise-sustained
     orbits), a finite one that the network has another attractor (e.g. a limit cycle). diverged: the
-    fraction of trials whose state ran away (|x| >= train.generative.DIVERGED_NORM or non-finite); the
+    fraction of trials whose state ran away (train.generative.ran_away); the
     radius is then meaningless.
     """
     rows = []
@@ -198,8 +198,7 @@ def _radius_row(x, x_ref, variance, trained, recurrent, n_boot, seed) -> dict:
     row = {"variance": float(variance), "trained": trained, "recurrent_noise": recurrent,
            "reference": "state_mean" if x_ref is None else "fixed_point",
            "offset": float(np.linalg.norm(mean - centre))}
-    with np.errstate(over="ignore", invalid="ignore"):
-        row["diverged"] = float((~np.all(np.linalg.norm(x, axis=2) < DIVERGED_NORM, axis=0)).mean())
+    row["diverged"] = float(ran_away(x).mean())
     for name, c in (("radius", centre), ("spread", mean)):
         m, lo, hi = bootstrap_mean(((x - c) ** 2).sum(axis=2).mean(axis=0), n_boot, seed=seed)
         row.update({name: np.sqrt(m), f"{name}_low": np.sqrt(lo), f"{name}_high": np.sqrt(hi)})

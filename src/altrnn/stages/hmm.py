@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from ..io import load_model, read_npz, read_table, save_model, write_csv, write_npz
-from ..tasks.hmm import compare_statistics
 from ..tasks.hmm_presets import HMMSpec, validate_matrices
 
 log = logging.getLogger("altrnn.stages.hmm")
@@ -84,7 +83,7 @@ def evaluate_job(evaluation: dict, model_path, eval_path, statistics_path):
     evaluation: n_trials, n_steps, seed, max_dwell. statistics.npz holds
     {source}_{statistic} for source in network, hmm_sample, analytic.
     """
-    from ..train.generative import DIVERGED_NORM, GenerativeConfig, generator_statistics
+    from ..train.generative import DIVERGED_NORM, GenerativeConfig, distances, generator_statistics
 
     saved = load_model(model_path)
     try:
@@ -93,11 +92,9 @@ def evaluate_job(evaluation: dict, model_path, eval_path, statistics_path):
         raise ValueError(f"{model_path}: not a model of the hmm stage (no {exc} in its metadata)") from None
     stats = generator_statistics(saved.params, saved.config, gen, spec, int(evaluation["n_trials"]),
                                  int(evaluation["n_steps"]), int(evaluation["seed"]), int(evaluation["max_dwell"]))
-    net, floor = (compare_statistics(s, stats[2]) for s in stats[:2])
-    row = {"condition": "noise", **net, **{f"floor_{k}": v for k, v in floor.items()},
-           "diverged": stats[0]["diverged"]}
+    row = {"condition": "noise", **distances(*stats)}
     log.info("%s: TV occupancy %.3f, transitions %.3f, dwell %.3f (HMM samples: %.3f, %.3f, %.3f)", model_path,
-             *(row[c] for c in EVAL_COLUMNS[1:7]))
+             *(row[f"{pre}{k}_tv"] for pre in ("", "floor_") for k in STATISTICS))
     if row["diverged"] > 0:
         log.warning("%s: the state ran away (|x| >= %g or non-finite) in %.1f%% of the %d generated sequences of "
                     "%d symbols; their symbols are in the statistics (eval.csv column `diverged`)", model_path,

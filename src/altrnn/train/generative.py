@@ -279,10 +279,14 @@ def generate_checked(params: Params, cfg: ModelConfig, gen: GenerativeConfig, n_
     rec = recurrent_noise(cfg, (u.shape[0], n_trials, cfg.n_rec), rng)
     traj = forward(params, cfg, u, rec)
     logits = traj.y[gen.readout_steps(n_steps)]
+    return hard_samples(logits, gumbel_noise(logits.shape, rng)), ran_away(traj.x)
+
+
+def ran_away(x: np.ndarray) -> np.ndarray:
+    """Trials (axis 1) of states x (T, B, N) that left the ball |x| < DIVERGED_NORM or became non-finite."""
     with np.errstate(over="ignore", invalid="ignore"):
-        norm = np.linalg.norm(np.asarray(traj.x, dtype=np.float64), axis=2)
-    diverged = ~np.all(norm < DIVERGED_NORM, axis=0)  # NaN compares False: non-finite counts as diverged
-    return hard_samples(logits, gumbel_noise(logits.shape, rng)), diverged
+        norm = np.linalg.norm(np.asarray(x, dtype=np.float64), axis=2)
+    return ~np.all(norm < DIVERGED_NORM, axis=0)  # NaN compares False: non-finite counts as diverged
 
 
 def generator_statistics(params: Params, cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec,
@@ -307,7 +311,11 @@ def evaluate_generator(params: Params, cfg: ModelConfig, gen: GenerativeConfig, 
     samples alone, the best a perfect emulator can score; diverged, the
     fraction of generated sequences whose state ran away (generate_checked).
     """
-    net, sample, reference = generator_statistics(params, cfg, gen, hmm, n_trials, n_steps, seed, max_dwell)
+    return distances(*generator_statistics(params, cfg, gen, hmm, n_trials, n_steps, seed, max_dwell))
+
+
+def distances(net: dict, sample: dict, reference: dict) -> dict[str, float]:
+    """evaluate_generator's row from generator_statistics' three sets of statistics."""
     floor = compare_statistics(sample, reference)
     return {**compare_statistics(net, reference), **{f"floor_{k}": v for k, v in floor.items()},
             "diverged": net["diverged"]}
