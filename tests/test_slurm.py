@@ -2,9 +2,11 @@
 
 tests/slurm/start.sh installs and starts the cluster (root only); without root and
 without a running cluster the tests are skipped with the script's message.
-Short jobs go to SLURM in the profile's job groups: a tiny study (2 conditions x 3
-networks) is counted in sbatch submissions, and each group job's request is checked
-against the layered sum of its jobs' resources.
+One Snakemake run covers one task's networks of every kind (standard, INSD ref and
+alternative) with their analyses and figures, and a tiny study (2 conditions x 3
+networks); short jobs go to SLURM in the profile's job groups. The run is counted
+in sbatch submissions, each job's request is checked against the profile, and each
+group job is checked to run its jobs one at a time (the premise of `cores: 1`).
 """
 
 import copy
@@ -25,15 +27,25 @@ REPO = Path(__file__).resolve().parents[1]
 START = REPO / "tests" / "slurm" / "start.sh"
 EXIT_NEEDS_ROOT = 77  # start.sh: not root and no running cluster
 NETS = ["std-g1-s0", "ref", "alt1"]
-# The tiny workflow with one task and one standard network, and two figures
-# (each SLURM job starts Snakemake twice and costs seconds, so fewer jobs keep the
-# test short): training of every kind, evaluation, dynamics, similarity and a
-# figure group go through sbatch.
-CONFIG = yaml.safe_load(yaml.safe_dump(TINY))
+# The tiny workflow with one task and one standard network, and a study of two conditions of two standard
+# networks (and each condition's ref), without alternatives and with DSA only. Each SLURM job starts Snakemake
+# at least twice and costs seconds, so one run with few jobs keeps the test short.
+CONFIG = copy.deepcopy(TINY)
 CONFIG["tasks"] = {"flipflop": TINY["tasks"]["flipflop"]}
 CONFIG["standard"]["g"] = [1.0]
+CONFIG["studies"] = {"width_flipflop": {"task": "flipflop", "factor": "width", "params": {"T": 20},
+                                        "axes": {"model.n_rec": [4, 8]}, "standard": {"seeds": [0, 1]},
+                                        "insd": {"n_alternatives": 0}, "similarity": {"metrics": ["dsa"]}}}
+STUDY_NETWORKS = 2 * (2 + 1)
 TARGETS = ["results/flipflop/similarity/linear_predictability.csv", "results/figures/flipflop_manifolds.png",
-           "results/figures/flipflop_ood.png"]
+           "results/figures/flipflop_ood.png", "results/studies/width_flipflop/trends.csv",
+           "results/studies/factor_width.png"]
+# Connected components of each group: one per network (training -> evaluation, and dynamics for the task's
+# networks; the task's ref with its alternative is one); per study condition linear_predictability and
+# similarity_metric -> degeneracy, and the task's linear_predictability; the task's two figures; the study with
+# its factor.
+COMPONENTS = {"network": 2 + STUDY_NETWORKS, "unit": 2 * 2 + 1, "figure": 2, "summary": 1}
+UNGROUPED = 3  # compile_kernels, compile_analysis_kernels x 2
 # Poll SLURM soon after submitting (the profile waits longer, for real clusters);
 # keep the SLURM logs of successful jobs as evidence of where they ran.
 TEST_OPTIONS = ["--slurm-init-seconds-before-status-checks", "1", "--slurm-keep-successful-logs"]
@@ -41,7 +53,7 @@ PROFILE = yaml.safe_load((REPO / "profiles" / "slurm" / "config.v8+.yaml").read_
 
 
 def node_cpus():
-    """CPUs of the test node: a group job may ask for no more (the profile's `cores`, set to the node)."""
+    """CPUs of the test node: a job may ask for no more."""
     out = subprocess.run(["sinfo", "--noheader", "--Node", "--format=%c"], capture_output=True, text=True,
                          timeout=60, check=True).stdout
     return min(int(c) for c in out.split())
@@ -69,20 +81,26 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def slurm_run(cluster, tmp_path_factory):
+    """The run's log, and before it a dry run with smaller groups (the profile's sizes are the knob)."""
     workdir = tmp_path_factory.mktemp("slurm")
     write_config(workdir, CONFIG)
-    plan = snakemake_slurm(workdir, "-n", *TARGETS)
-    planned = [f for line in re.findall(r"^\s+output: (.+)$", plan, flags=re.M) for f in line.split(", ")]
+    tuned = snakemake_slurm(workdir, "-n", *TARGETS, "--group-components", "network=3", "unit=1")
     out = snakemake_slurm(workdir, *TARGETS)
-    return workdir, planned, out
+    return workdir, tuned, out
+
+
+def outputs(log):
+    return [f for line in re.findall(r"^\s+output: (.+)$", log, flags=re.M) for f in line.split(", ")]
 
 
 def test_every_output_is_built(slurm_run):
-    workdir, planned, _ = slurm_run
+    workdir, _, out = slurm_run
+    planned = outputs(out)
     for net in NETS:
         for name in ("model.npz", "train_log.csv", "eval.csv"):
             assert f"results/flipflop/nets/{net}/{name}" in planned
-    assert "results/figures/flipflop_manifolds.png" in planned
+    assert "results/studies/width_flipflop/n_rec-8/nets/std-g1-s1/eval.csv" in planned
+    assert set(TARGETS) <= set(planned)
     missing = [f for f in planned if not (workdir / f).is_file() or (workdir / f).stat().st_size == 0]
     assert not missing, missing
 
@@ -131,9 +149,48 @@ def test_every_job_ran_as_a_completed_slurm_job(slurm_run):
     for log, _ in submitted.values():
         assert log.is_file() and log.is_relative_to(workdir / ".snakemake" / "slurm_logs"), log
         assert "--executor slurm-jobstep" in log.read_text(), log  # the job ran inside SLURM
-    # SLURM's own record of the jobs (no accounting database: squeue keeps finished jobs for MinJobAge).
-    states = squeue(submitted, "%i %T")
+    # SLURM's own record (no accounting database: squeue keeps finished jobs for MinJobAge): every job of
+    # this run (one job name per Snakemake run), all completed.
+    (name,) = set(squeue(submitted, "%j"))
+    states = subprocess.run(["squeue", "--noheader", "--states=all", "--format=%i %T", f"--name={name}"],
+                            capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
     assert dict(line.split() for line in states) == dict.fromkeys(submitted, "COMPLETED")
+
+
+def group_jobs(out, group):
+    return len(re.findall(rf"\] Group job {group} \(", out))
+
+
+def test_groups_bundle_the_jobs_into_few_sbatch_jobs(slurm_run):
+    _, tuned, out = slurm_run
+    sizes = PROFILE["group-components"]
+    expected = UNGROUPED + sum(math.ceil(n / sizes[g]) for g, n in COMPONENTS.items())
+    ungrouped = sum(n for rule, n in job_stats(out).items() if rule != "all")  # one sbatch job each without groups
+    assert len(submissions(out)) == expected < ungrouped, (len(submissions(out)), expected, ungrouped)
+    for g, n in COMPONENTS.items():
+        assert group_jobs(out, g) == math.ceil(n / sizes[g]), g
+    # Smaller group-components, more (shorter) group jobs.
+    assert group_jobs(tuned, "network") == math.ceil(COMPONENTS["network"] / 3)
+    assert group_jobs(tuned, "unit") == COMPONENTS["unit"]
+
+
+def test_group_jobs_run_their_jobs_one_at_a_time(slurm_run):
+    """The premise of the profile's `cores: 1`: the group's Snakemake (started with --jobs 1 by the plugin)
+    starts a job only after the previous one finished, even where two could run side by side. If this fails,
+    a plugin update runs group jobs in parallel, and `cores` (with the README's arithmetic) can be raised."""
+    _, _, out = slurm_run
+    assert PROFILE["cores"] == 1
+    checked = 0
+    for log, rules in submissions(out).values():
+        if "/group_" not in str(log):
+            continue
+        # The group's Snakemake prints `rule X:` when it starts a job; `Finished jobid` follows (twice: the
+        # job's own Snakemake and the group's). Two starts in a row would be two jobs at once.
+        events = "".join("S" if e.startswith("rule") else "F"
+                         for e in re.findall(r"^(rule \w+:|Finished jobid: )", log.read_text(), flags=re.M))
+        assert events.count("S") == len(rules) and "SS" not in events and events.endswith("F"), (log, events)
+        checked += len(rules) > 1
+    assert checked >= 2  # the network group jobs hold several independent trainings
 
 
 def slurm_minutes(limit):
@@ -159,22 +216,23 @@ def requests(job_ids):
     return out
 
 
-def test_slurm_jobs_got_the_profiles_resources(slurm_run):
+
+def test_jobs_ask_for_the_profiles_resources(slurm_run):
+    """A single job asks for its rule's runtime, mem_mb and threads; a group job (one CPU, its jobs in series)
+    for the summed runtime and the largest mem_mb of its jobs."""
     _, _, out = slurm_run
     submitted = submissions(out)
     granted = requests(submitted)
     seen = set()
     for job_id, (log, rules) in submitted.items():
-        runtime, mem, cpus = granted[job_id]
         if "/group_" not in str(log):
             (rule,) = rules
             threads = CONFIG["threads"]["train"] if rule.startswith("train") else 1
-            assert (runtime, mem, cpus) == (*wanted(rule), threads), (rule, granted[job_id])
-        else:  # a group job: its jobs side by side add mem and cores, in series add runtime
+            assert granted[job_id] == (*wanted(rule), threads), (rule, granted[job_id])
+        else:
             each = [wanted(rule) for rule in rules]
-            assert max(r for r, _ in each) <= runtime <= sum(r for r, _ in each), (rules, granted[job_id])
-            assert max(m for _, m in each) <= mem <= sum(m for _, m in each), (rules, granted[job_id])
-            assert 1 <= cpus <= node_cpus(), (rules, granted[job_id])
+            summed = (sum(r for r, _ in each), max(m for _, m in each), PROFILE["cores"])
+            assert granted[job_id] == summed, (rules, granted[job_id])
         seen.update(rules)
     assert seen == set(job_stats(out)) - {"all"}  # every job but the local target rule went through SLURM
 
@@ -189,100 +247,4 @@ def test_second_run_plans_nothing(slurm_run):
     workdir, _, _ = slurm_run
     out = snakemake_slurm(workdir, "-n", *TARGETS)
     assert "Nothing to be done" in out
-    assert not re.findall(r"^\s+output: (.+)$", out, flags=re.M)
-
-
-# --- job groups: a tiny study counted in sbatch submissions ---------------------------
-# Two conditions of two standard networks (and each condition's ref): 6 networks.
-STUDY = copy.deepcopy(TINY)
-STUDY.update(tasks={}, networks_per_g=2, standard={"g": [1.0], "seeds": [0]},
-             insd={**TINY["insd"], "n_alternatives": 0}, similarity={**TINY["similarity"], "metrics": ["dsa"]},
-             studies={"width_flipflop": {"task": "flipflop", "factor": "width", "params": {"T": 20},
-                                         "axes": {"model.n_rec": [4, 8]}}})
-N_NETWORKS = 2 * (2 + 1)
-# Connected components of each group: one per network (train -> evaluate, dynamics); per
-# condition linear_predictability, decoding, and similarity_metric -> degeneracy, insd_distance;
-# the study with its factor.
-COMPONENTS = {"network": N_NETWORKS, "unit": 2 * 3, "summary": 1}
-UNGROUPED = 3  # compile_kernels, compile_analysis_kernels x 2
-# Each group's jobs by DAG level within the group (a level's jobs can run side by side).
-LEVELS = {
-    "network": [["train_standard"] * 4 + ["train_ref"] * 2, ["evaluate"] * 6 + ["dynamics"] * 6],
-    "unit": [["linear_predictability", "similarity_metric", "decoding"] * 2, ["degeneracy", "insd_distance"] * 2],
-    "summary": [["study"], ["factor"]],
-}
-
-
-def group_jobs(out, group):
-    return len(re.findall(rf"\] Group job {group} \(", out))
-
-
-def layered(levels, cores):
-    """A group job's (runtime, mem_mb, cpus) for one-thread jobs, as Snakemake sums them: each
-    level's jobs fill layers of `cores` jobs side by side (longest first), whose mem adds up;
-    layers run in series, so their runtimes add up."""
-    runtime, mem, cpus = 0, 0, 0
-    for level in levels:
-        jobs = sorted((wanted(rule) for rule in level), reverse=True)
-        for i in range(0, len(jobs), cores):
-            layer = jobs[i:i + cores]
-            runtime += max(r for r, _ in layer)
-            mem, cpus = max(mem, sum(m for _, m in layer)), max(cpus, len(layer))
-    return runtime, mem, cpus
-
-
-@pytest.fixture(scope="module")
-def study_run(cluster, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("slurm_study")
-    write_config(workdir, STUDY)
-    plan = snakemake_slurm(workdir, "-n")
-    tuned = snakemake_slurm(workdir, "-n", "--group-components", "network=3", "unit=1")
-    out = snakemake_slurm(workdir)
-    return workdir, plan, tuned, out
-
-
-def test_study_submits_one_sbatch_job_per_group_job(study_run):
-    _, plan, tuned, out = study_run
-    sizes = PROFILE["group-components"]
-    expected = UNGROUPED + sum(math.ceil(n / sizes[g]) for g, n in COMPONENTS.items())
-    ungrouped = sum(n for rule, n in job_stats(plan).items() if rule != "all")  # one sbatch job each without groups
-    submitted = submissions(out)
-    assert len(submitted) == expected < ungrouped, (len(submitted), expected, ungrouped)
-    for g, n in COMPONENTS.items():
-        assert group_jobs(plan, g) == group_jobs(out, g) == math.ceil(n / sizes[g]), g
-    # The profile's sizes are the knob: smaller group-components, more (shorter) group jobs.
-    assert group_jobs(tuned, "network") == math.ceil(N_NETWORKS / 3)
-    assert group_jobs(tuned, "unit") == COMPONENTS["unit"]
-    # SLURM's own count: every job of this run (one job name per Snakemake run), all completed.
-    (name,) = set(squeue(submitted, "%j"))
-    states = subprocess.run(["squeue", "--noheader", "--states=all", "--format=%i %T", f"--name={name}"],
-                            capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
-    assert dict(line.split() for line in states) == dict.fromkeys(submitted, "COMPLETED")
-
-
-def test_study_outputs_exist(study_run):
-    workdir, plan, _, _ = study_run
-    planned = [f for line in re.findall(r"^\s+output: (.+)$", plan, flags=re.M) for f in line.split(", ")]
-    assert "results/studies/width_flipflop/n_rec-8/nets/std-g1-s1/fixed_points.csv" in planned
-    assert "results/studies/factor_width.png" in planned
-    missing = [f for f in planned if not (workdir / f).is_file() or (workdir / f).stat().st_size == 0]
-    assert not missing, missing
-
-
-def test_group_jobs_ask_for_the_summed_resources(study_run):
-    _, _, _, out = study_run
-    submitted = submissions(out)
-    granted = requests(submitted)
-    cores = min(PROFILE["cores"], node_cpus())
-    checked = set()
-    for job_id, (log, rules) in submitted.items():
-        group = next((g for g in LEVELS if f"/group_{g}_" in str(log)), None)
-        if group is None:
-            continue
-        assert sorted(rules) == sorted(r for level in LEVELS[group] for r in level), group
-        assert granted[job_id] == layered(LEVELS[group], cores), (group, granted[job_id])
-        checked.add(group)
-    assert checked == set(LEVELS)
-    # Runtime adds up in series: the network group asks for more than one network's chain.
-    runtime, _, _ = granted[next(j for j, (log, _) in submitted.items() if "/group_network_" in str(log))]
-    assert runtime > wanted("train_standard")[0] + wanted("dynamics")[0]
+    assert not outputs(out)
