@@ -308,3 +308,38 @@ def test_training_is_deterministic_and_lowers_the_divergence():
     before, after = (generative.loss_and_grad(p, cfg, gen, u, G, target, 0.5)[0]
                      for p in (trained.init, trained.params))
     assert after < 0.8 * before
+
+
+def test_selection_keeps_the_snapshot_that_fits_held_out_sequences_best():
+    """select_every: the model is the candidate snapshot (iteration a positive multiple of select_every) whose
+    largest TV distance on held-out sequences is smallest, rescored here one by one; without it, the last."""
+    hmm = preset("linear2")
+    cfg = ModelConfig(n_in=1, n_rec=8, n_out=hmm.n_symbols, activation="relu", dtype="float64")
+    gen = GenerativeConfig(n_steps=6, burn_in=3, batch_size=32, hmm_batch_size=32, max_iters=40, log_every=10,
+                           lr=3e-2, mmd_bandwidths=(3.0,), divergence="mmd", select_every=10, select_trials=64,
+                           select_steps=30)
+    fit = generative.train_generative(hmm, cfg, gen, 0.9, seed=1, snapshot_every=5)
+    snaps = fit.snapshots
+    assert list(snaps["iteration"]) == list(range(0, 45, 5))
+    analytic = hmm.analytic_statistics()
+    scores = {}
+    for k, it in enumerate(snaps["iteration"]):
+        params = Params(*(snaps[name][k] for name in Params.__dataclass_fields__))
+        symbols = generative.generate(params, cfg, gen, 64, np.random.default_rng([1, 4]), 30)
+        tv = generative.compare_statistics(emission_statistics(symbols, hmm.n_symbols), analytic)
+        scores[int(it)] = max(tv.values())
+    candidates = {it: s for it, s in scores.items() if it in (10, 20, 30, 40)}
+    assert fit.selected == min(candidates, key=candidates.get)
+    k = list(snaps["iteration"]).index(fit.selected)
+    for name, array in zip(Params.__dataclass_fields__, fit.params.arrays()):
+        np.testing.assert_array_equal(array, snaps[name][k])
+    assert len(set(candidates.values())) > 1  # the candidates differ: the choice is not a tie
+    plain = generative.train_generative(hmm, cfg, dataclasses.replace(gen, select_every=0), 0.9, seed=1,
+                                        snapshot_every=5)
+    assert plain.selected is None
+    for name, array in zip(Params.__dataclass_fields__, plain.params.arrays()):
+        np.testing.assert_array_equal(array, snaps[name][-1])  # the same run's last weights
+    with pytest.raises(ValueError, match=r"generative.select_every \(10\) must be a multiple of snapshot_every \(4\)"):
+        generative.train_generative(hmm, cfg, gen, 0.9, seed=1, snapshot_every=4)
+    with pytest.raises(ValueError, match="generative.select_trials must be an integer >= 2"):
+        GenerativeConfig(select_trials=1)

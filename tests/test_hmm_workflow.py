@@ -52,6 +52,8 @@ def test_section_resolves_presets_matrices_and_per_hmm_overrides():
     ({"hmms": {"a": "linear2"}, "activation": "alrnn"}, "hmm_emulation.activation: 'alrnn' is not one of"),
     ({"hmms": {"2x": "linear2"}}, "hmm_emulation.hmms.2x: an HMM name"),
     ({"hmms": {"a": "linear2"}, "n_noise": 2}, "hmm_emulation.n_noise: unknown key"),
+    ({"hmms": {"a": "linear2"}, "snapshot_every": 20, "per_hmm": {"a": {"generative": {"select_every": 30}}}},
+     r"hmm_emulation .HMM a.: generative.select_every \(30\) must be a multiple of snapshot_every \(20\)"),
 ])
 def test_section_errors_name_the_key(section, message):
     with pytest.raises(config.ConfigError, match=message):

@@ -363,6 +363,9 @@ def _hmm_emulation(raw) -> dict:
             gen = GenerativeConfig.from_dict(settings.generative)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where} (HMM {name}): {exc}") from None
+        if gen.select_every and (not settings.snapshot_every or gen.select_every % settings.snapshot_every):
+            raise ConfigError(f"{where} (HMM {name}): generative.select_every ({gen.select_every}) must be a "
+                              f"multiple of snapshot_every ({settings.snapshot_every}): the candidates are snapshots")
         units[name] = HmmUnit(name=name, settings=dataclasses.replace(settings, hmms={}, per_hmm={}),
                               hmm={"name": name, "transition": hmm.transition.tolist(),
                                    "emission": hmm.emission.tolist()},

@@ -7,7 +7,9 @@ train_log.csv (iteration, loss = task_loss = the window's mean divergence, penal
 grad_norm, tau),
 train_time.csv, snapshots.npz (the weights at iteration 0, every snapshot_every
 iterations and the last: iteration (K,), W_in, W, b, W_out, b_out stacked
-(K, ...)), then eval.csv (total-variation distances of the generated emission
+(K, ...)); with generative.select_every the model's weights are the snapshot
+that fits held-out sequences best (metadata "selected_iteration"), else the
+last. Then eval.csv (total-variation distances of the generated emission
 statistics to the HMM's analytic ones, and the floor_* of HMM samples of the
 same size) and statistics.npz (the three sets of statistics, for the figure).
 Plain functions of plain values (no Snakemake here). The figure job does not
@@ -73,7 +75,8 @@ def train_job(hmm: dict, network: dict, generative: dict, snapshot_every: int, s
     write_csv(pd.DataFrame([{"iterations": gen.max_iters, "seconds": seconds}]), time_path)
     write_npz(snapshots_path, **result.snapshots)
     metadata = {"task": "hmm_emulation", "hmm": dict(hmm), "generative": dict(generative), "g": network["g"],
-                "seed": int(seed), "net_id": net_id, "iterations": gen.max_iters, "snapshot_every": every}
+                "seed": int(seed), "net_id": net_id, "iterations": gen.max_iters, "snapshot_every": every,
+                "selected_iteration": result.selected}
     save_model(model_path, result.params, cfg, metadata, init=result.init)
 
 

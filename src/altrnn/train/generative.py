@@ -76,12 +76,20 @@ class GenerativeConfig:
     grad_clip: float = 1.0
     max_iters: int = 400
     log_every: int = 50
+    select_every: int = 0  # > 0: the model is the snapshot (every select_every iterations) that fits held-out data best
+    select_trials: int = 500  # held-out sequences of select_steps symbols that score the candidates
+    select_steps: int = 200
 
     def __post_init__(self):
         for key in ("n_steps", "steps_per_symbol", "n_noise", "batch_size", "hmm_batch_size", "sinkhorn_max_iter",
                     "max_iters", "log_every", "tau_decay_iters"):
             if not (isinstance(getattr(self, key), (int, np.integer)) and getattr(self, key) >= 1):
                 raise ValueError(f"generative.{key} must be an integer >= 1, got {getattr(self, key)!r}")
+        for key in ("select_trials", "select_steps"):
+            if not (isinstance(getattr(self, key), (int, np.integer)) and getattr(self, key) >= 2):
+                raise ValueError(f"generative.{key} must be an integer >= 2, got {getattr(self, key)!r}")
+        if not (isinstance(self.select_every, (int, np.integer)) and self.select_every >= 0):
+            raise ValueError(f"generative.select_every must be an integer >= 0 (0: off), got {self.select_every!r}")
         if self.n_steps < 2:
             raise ValueError(f"generative.n_steps must be >= 2, got {self.n_steps}")
         if not (isinstance(self.burn_in, (int, np.integer)) and self.burn_in >= 0):
@@ -181,6 +189,7 @@ class GenerativeResult:
     init: Params  # effective weights at the start
     log: pd.DataFrame  # LOG_COLUMNS, one row per log window (loss: the window's mean)
     snapshots: dict | None = None  # iteration (K,) and each weight array stacked (K, ...), as snapshots.npz
+    selected: int | None = None  # the iteration whose weights `params` are (select_every > 0), else None
 
 
 def step_rng(seed: int, iteration: int) -> np.random.Generator:
@@ -200,6 +209,9 @@ def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig
     an uninterrupted run, since every draw of iteration i is seeded by (seed, i).
     """
     check_shapes(model_cfg, gen, hmm)
+    if gen.select_every and (not snapshot_every or gen.select_every % snapshot_every):
+        raise ValueError(f"generative.select_every ({gen.select_every}) must be a multiple of snapshot_every "
+                         f"({snapshot_every}): the candidates are snapshots")
     checkpoint_every = checkpoint_every or gen.log_every
     if checkpoint_every % gen.log_every:
         raise ValueError(f"checkpoint_every ({checkpoint_every}) must be a multiple of generative.log_every "
@@ -255,8 +267,34 @@ def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig
     final = effective_params(params, model_cfg).copy()
     if snapshot_every and snapshots.iterations[-1] != gen.max_iters:
         snapshots.take(gen.max_iters, final)
+    selected = None
+    if gen.select_every:
+        selected, final = select_snapshot(snapshots, model_cfg, gen, hmm, seed)
     return GenerativeResult(final, initial, pd.DataFrame(rows, columns=LOG_COLUMNS),
-                            snapshots.arrays() if snapshot_every else None)
+                            snapshots.arrays() if snapshot_every else None, selected)
+
+
+def selection_score(params: Params, cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec, seed: int) -> float:
+    """The largest of the three TV distances (occupancy, transitions, dwell) of gen.select_trials sequences of
+    gen.select_steps symbols, drawn from their own stream (seed, 4): never the evaluation's draws (stream 3),
+    and the same draws for every candidate, so that candidates differ by their weights only."""
+    rng = np.random.default_rng([seed, 4])
+    symbols, _ = generate_checked(params, cfg, gen, gen.select_trials, rng, gen.select_steps)
+    stats = emission_statistics(symbols, hmm.n_symbols)
+    return max(compare_statistics(stats, hmm.analytic_statistics()).values())
+
+
+def select_snapshot(snapshots: _Snapshots, cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec,
+                    seed: int) -> tuple[int, Params]:
+    """(iteration, weights) of the snapshot at a multiple of gen.select_every (and > 0) with the smallest
+    selection_score: model selection on held-out sequences, since the fit drifts between snapshots."""
+    candidates = [(it, p) for it, p in zip(snapshots.iterations, snapshots.params)
+                  if it > 0 and it % gen.select_every == 0]
+    scores = [selection_score(p, cfg, gen, hmm, seed) for _, p in candidates]
+    best = int(np.argmin(scores))
+    log.info("selected the weights of iteration %d (largest TV %.4f on held-out sequences; last iteration %d: "
+             "%.4f)", candidates[best][0], scores[best], candidates[-1][0], scores[-1])
+    return candidates[best][0], candidates[best][1].copy()
 
 
 def generate(params: Params, cfg: ModelConfig, gen: GenerativeConfig, n_trials: int, rng: np.random.Generator,
