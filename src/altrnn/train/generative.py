@@ -274,26 +274,30 @@ def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig
                             snapshots.arrays() if snapshot_every else None, selected)
 
 
-def selection_score(params: Params, cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec, seed: int) -> float:
-    """The largest of the three TV distances (occupancy, transitions, dwell) of gen.select_trials sequences of
+def selection_score(params: Params, cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec,
+                    seed: int) -> tuple[float, float]:
+    """(fraction of runaway sequences, largest of the three TV distances) of gen.select_trials sequences of
     gen.select_steps symbols, drawn from their own stream (seed, 4): never the evaluation's draws (stream 3),
     and the same draws for every candidate, so that candidates differ by their weights only."""
     rng = np.random.default_rng([seed, 4])
-    symbols, _ = generate_checked(params, cfg, gen, gen.select_trials, rng, gen.select_steps)
+    symbols, diverged = generate_checked(params, cfg, gen, gen.select_trials, rng, gen.select_steps)
     stats = emission_statistics(symbols, hmm.n_symbols)
-    return max(compare_statistics(stats, hmm.analytic_statistics()).values())
+    return float(diverged.mean()), max(compare_statistics(stats, hmm.analytic_statistics()).values())
 
 
 def select_snapshot(snapshots: _Snapshots, cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec,
                     seed: int) -> tuple[int, Params]:
-    """(iteration, weights) of the snapshot at a multiple of gen.select_every (and > 0) with the smallest
-    selection_score: model selection on held-out sequences, since the fit drifts between snapshots."""
+    """(iteration, weights) of the snapshot at a positive multiple of gen.select_every with the smallest
+    selection_score: fewest runaway sequences first (a network whose state runs away is no emulator, whatever
+    its statistics), then the smallest largest TV. Model selection on held-out sequences, since the fit
+    drifts between snapshots."""
     candidates = [(it, p) for it, p in zip(snapshots.iterations, snapshots.params)
                   if it > 0 and it % gen.select_every == 0]
     scores = [selection_score(p, cfg, gen, hmm, seed) for _, p in candidates]
-    best = int(np.argmin(scores))
-    log.info("selected the weights of iteration %d (largest TV %.4f on held-out sequences; last iteration %d: "
-             "%.4f)", candidates[best][0], scores[best], candidates[-1][0], scores[-1])
+    best = min(range(len(scores)), key=scores.__getitem__)
+    log.info("selected the weights of iteration %d (largest TV %.4f, runaway %.3f on held-out sequences; last "
+             "iteration %d: %.4f, %.3f)", candidates[best][0], scores[best][1], scores[best][0], candidates[-1][0],
+             scores[-1][1], scores[-1][0])
     return candidates[best][0], candidates[best][1].copy()
 
 
