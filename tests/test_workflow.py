@@ -217,11 +217,11 @@ def test_diverging_task_fails_clearly_while_the_others_finish(tmp_path):
 def test_a_cache_compiled_by_processes_at_once_serves_the_warm_up_rule_and_the_jobs_after_it(tmp_path):
     """Processes compiling the same kernels at once (one per core) into an empty cache all succeed and leave it
     valid; with that cache, compile_kernels (which every training job waits for) and then 5 training jobs on 4
-    cores load every kernel and compile none. One cold compilation serves both checks: each costs tens of
-    seconds."""
+    cores, two threads each (the parallel kernels, where numba has two threads), load every kernel and compile
+    none. One cold compilation serves both checks: each costs seconds."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
     code = ("from altrnn.stages.kernels import compile_kernels; from altrnn.model.kernels import cache_summary; "
-            "compile_kernels([('tanh', 'float32')]); print(cache_summary())")
+            "compile_kernels([('tanh', 'float32')], parallel=True); print(cache_summary())")
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=300) for p in procs]
@@ -232,6 +232,8 @@ def test_a_cache_compiled_by_processes_at_once_serves_the_warm_up_rule_and_the_j
     cfg["tasks"] = {"flipflop": cfg["tasks"]["flipflop"]}
     cfg["standard"] = {"g": [1.0, 1.5], "seeds": [0, 1]}
     cfg["insd"]["n_alternatives"] = 0
+    cfg["threads"]["train"] = 2
+    cfg["train"]["batch_size"] = 32  # two blocks of 16 trials
     write_config(tmp_path, cfg)
     models = [f"results/flipflop/nets/{net}/model.npz"
               for net in ("std-g1-s0", "std-g1-s1", "std-g1.5-s0", "std-g1.5-s1", "ref")]

@@ -22,6 +22,7 @@ rule compile_kernels:
     params:
         stage="training",
         variants=lambda w: [[w.activation, w.dtype]],
+        parallel=CFG.threads.train > 1,
     script:
         "../scripts/kernels.py"
 
@@ -44,5 +45,6 @@ rule compile_analysis_kernels:
     params:
         stage=lambda w: w.analysis,
         variants=[],
+        parallel=False,
     script:
         "../scripts/kernels.py"

@@ -4,4 +4,4 @@ from altrnn.stages import kernels, runtime
 
 runtime.configure(snakemake.threads, snakemake.log[0])
 p = snakemake.params
-runtime.run(kernels.kernels_job, p.stage, p.variants, snakemake.output[0])
+runtime.run(kernels.kernels_job, p.stage, p.variants, snakemake.output[0], p.parallel)

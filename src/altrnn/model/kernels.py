@@ -15,6 +15,7 @@ products with the few input and output channels, is fused into the loops.
 
 import math
 
+import numba
 import numpy as np
 from llvmlite import ir
 from numba import literal_unroll, njit, prange, types
@@ -69,7 +70,6 @@ def row_bounds(n, blocks):
     return np.minimum(np.arange(blocks + 1) * step, n)
 
 
-@njit(cache=True, parallel=True)
 def forward_loop(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r, blocks=1):
     """Run the recurrence in place.
 
@@ -79,16 +79,22 @@ def forward_loop(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r, blocks
     initial condition (read, not written). Trials evolve independently, so the
     batch is cut into `blocks` blocks of rows (row_bounds), each run through all
     time steps on its own thread: no synchronisation per step. The caller keeps
-    BLAS at one thread meanwhile (network.forward).
+    BLAS at one thread meanwhile (network.forward). One block runs without a
+    parallel region, in a kernel of its own: a run on one thread never compiles
+    the parallel one, which is most of the compile time.
     """
-    B = u.shape[1]
-    if blocks == 1:  # no parallel region: its threads would wait for each other for nothing
-        _forward_rows(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r, 0, B)
-        return x, r
-    edges = row_bounds(B, blocks)
+    if blocks == 1:
+        _forward_rows(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r, 0, u.shape[1])
+    else:
+        _forward_blocks(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r, blocks)
+    return x, r
+
+
+@njit(cache=True, parallel=True)
+def _forward_blocks(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r, blocks):
+    edges = row_bounds(u.shape[1], blocks)
     for k in prange(blocks):
         _forward_rows(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r, edges[k], edges[k + 1])
-    return x, r
 
 
 @njit(cache=True, error_model="numpy")
@@ -136,7 +142,6 @@ def _forward_rows(W_T, W_in_T, b, u, noise, noise_scale, alpha, act, x, r, lo, h
                     rn[i, j] = max(xn[i, j], zero)
 
 
-@njit(cache=True, parallel=True)
 def backward_loop(W, W_out, x, r, u, dy, dr, alpha, act, delta, dW_in_T, dW_out, blocks=1):
     """Backpropagate through time in place.
 
@@ -144,21 +149,26 @@ def backward_loop(W, W_out, x, r, u, dy, dr, alpha, act, delta, dW_in_T, dW_out,
     (T = 0). Writes delta[t-1] = dL/dx[t] for t = 1..T, and accumulates the
     gradients of the small matrices (dW_in_T (n_in, N), dW_out (n_out, N));
     the caller forms dW from delta with one matrix product. With one block the
-    sums ride along the time loop; with more, the row blocks run as in
-    forward_loop and the sums follow in a pass split over units, adding the
-    same terms in the same order (steps T..1, trials 0..B-1): the same bits.
+    sums ride along the time loop (a kernel without a parallel region, as in
+    forward_loop); with more, the row blocks run as in forward_loop and the sums
+    follow in a pass split over units, adding the same terms in the same order
+    (steps T..1, trials 0..B-1): the same bits.
     """
-    T, B, _ = dy.shape
-    if blocks == 1:  # as in forward_loop
-        _backward_rows(W, W_out, x, r, u, dy, dr, alpha, act, delta, dW_in_T, dW_out, 0, B, True)
-        return delta
-    edges = row_bounds(B, blocks)
+    if blocks == 1:
+        _backward_rows(W, W_out, x, r, u, dy, dr, alpha, act, delta, dW_in_T, dW_out, 0, dy.shape[1], True)
+    else:
+        _backward_blocks(W, W_out, x, r, u, dy, dr, alpha, act, delta, dW_in_T, dW_out, blocks)
+    return delta
+
+
+@njit(cache=True, parallel=True)
+def _backward_blocks(W, W_out, x, r, u, dy, dr, alpha, act, delta, dW_in_T, dW_out, blocks):
+    edges = row_bounds(dy.shape[1], blocks)
     for k in prange(blocks):
         _backward_rows(W, W_out, x, r, u, dy, dr, alpha, act, delta, dW_in_T, dW_out, edges[k], edges[k + 1], False)
     units = row_bounds(W.shape[0], blocks)
     for k in prange(blocks):
         _small_grads(r, u, dy, alpha, delta, dW_in_T, dW_out, units[k], units[k + 1])
-    return delta
 
 
 @njit(cache=True, error_model="numpy")
@@ -404,33 +414,49 @@ def _box_muller(z, L, S, C):
     return r * a, r * b
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FAST)
-def normal_fill(key, out):
+def normal_fill(key, out, parallel=None):
     """Fill out (T, B, N), C-contiguous float32 or float64, with standard normals.
 
     Pair j of row (t, b) (see the comment above GAMMA and _box_muller) goes to
     units j and j + ceil(N/2). Arithmetic in the dtype of out: within 1e-10 of
     Box-Muller in exact arithmetic on the same bits in float64, within 2 ulp in
-    float32. The rows are split across threads; the values do not depend on the split.
+    float32. The rows are split across numba's threads (none on one thread: a
+    kernel without a parallel region, which compiles much faster); the values
+    do not depend on the split. parallel: True or False chooses the kernel
+    (the warm-up compiles both); None, by the thread count.
     """
+    consts = (_L32, _S32F, _C32) if out.itemsize == 4 else (_L64, _S64, _C64)  # one compiled path per dtype
+    if parallel is None:
+        parallel = numba.get_num_threads() > 1
+    fill = _normal_fill_parallel if parallel else _normal_fill_serial
+    return fill(np.uint64(key), out, *consts)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FAST, inline="always")
+def _normal_row(rows, row, key, h, N, L, S, C):
+    first, second = rows[row, :h], rows[row, h:]
+    base = key + np.uint64(row) * np.uint64(h) * GAMMA
+    for j in range(N // 2):
+        first[j], second[j] = _box_muller(mix64(base + np.uint64(j) * GAMMA), L, S, C)
+    if N % 2:
+        first[h - 1] = _box_muller(mix64(base + np.uint64(h - 1) * GAMMA), L, S, C)[0]
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FAST)
+def _normal_fill_serial(key, out, L, S, C):
     T, B, N = out.shape
-    h = (N + 1) // 2
     rows = out.reshape(T * B, N)
-    key = np.uint64(key)
-    single = out.itemsize == 4
+    for row in range(T * B):
+        _normal_row(rows, row, key, (N + 1) // 2, N, L, S, C)
+    return out
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FAST)
+def _normal_fill_parallel(key, out, L, S, C):
+    T, B, N = out.shape
+    rows = out.reshape(T * B, N)
     for row in prange(T * B):
-        first, second = rows[row, :h], rows[row, h:]
-        base = key + np.uint64(row) * np.uint64(h) * GAMMA
-        if single:
-            for j in range(N // 2):
-                first[j], second[j] = _box_muller(mix64(base + np.uint64(j) * GAMMA), _L32, _S32F, _C32)
-            if N % 2:
-                first[h - 1] = _box_muller(mix64(base + np.uint64(h - 1) * GAMMA), _L32, _S32F, _C32)[0]
-        else:
-            for j in range(N // 2):
-                first[j], second[j] = _box_muller(mix64(base + np.uint64(j) * GAMMA), _L64, _S64, _C64)
-            if N % 2:
-                first[h - 1] = _box_muller(mix64(base + np.uint64(h - 1) * GAMMA), _L64, _S64, _C64)[0]
+        _normal_row(rows, row, key, (N + 1) // 2, N, L, S, C)
     return out
 
 
@@ -467,7 +493,8 @@ def sum_squares(a):
 def cache_summary() -> str:
     """How many specialisations of the time-loop kernels this process loaded from the numba cache or compiled."""
     hits = misses = 0
-    for kernel in (forward_loop, backward_loop):
+    for kernel in (_forward_rows, _backward_rows, _forward_blocks, _backward_blocks, _normal_fill_serial,
+                   _normal_fill_parallel):
         hits += sum(kernel.stats.cache_hits.values())
         misses += sum(kernel.stats.cache_misses.values())
     return f"numba kernels: {hits} loaded from cache, {misses} compiled"
