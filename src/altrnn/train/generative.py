@@ -16,7 +16,8 @@ exponentially from tau0 to tau_min over tau_decay_iters iterations, and every
 random draw of iteration i from a generator seeded by (seed, i): a run is
 deterministic given its seed. Evaluation samples symbols exactly
 (argmax(logits + Gumbel), tau -> 0) and compares their emission statistics
-(tasks.hmm) with the HMM's analytic ones.
+(tasks.hmm) with the HMM's analytic ones. With select_every, the model is the
+snapshot whose statistics on held-out sequences fit best (select_snapshot).
 
 What the presets reach, at which settings and cost, and what was tried on the
 way (the Sinkhorn divergence's finite-batch bias, the Gumbel-softmax's
