@@ -57,7 +57,7 @@ def flipflop():
 
 
 # The longest test files (real Snakemake studies, SLURM, re-run checks), measured: started first, so that the
-# two workers (pyproject: -n 2 --dist loadfile) finish together instead of one waiting on a long file at the end.
+# workers (pyproject: -n 3 --dist loadfile) finish together instead of one waiting on a long file at the end.
 LONGEST_FIRST = ["test_slurm.py", "test_workflow.py", "test_reliability.py", "test_imported.py", "test_user_tasks.py",
                  "test_studies.py", "test_degeneracy_study.py", "test_stress.py", "test_manifolds_nd.py",
                  "test_insd_tradeoff.py", "test_recordings.py"]
