@@ -344,3 +344,5 @@ def test_selection_keeps_the_snapshot_that_fits_held_out_sequences_best():
         generative.train_generative(hmm, cfg, gen, 0.9, seed=1, snapshot_every=4)
     with pytest.raises(ValueError, match="generative.select_trials must be an integer >= 2"):
         GenerativeConfig(select_trials=1)
+    with pytest.raises(ValueError, match=r"generative.select_every must be an integer from 0 \(off\) to max_iters"):
+        GenerativeConfig(select_every=500, max_iters=400)

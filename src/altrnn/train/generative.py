@@ -89,8 +89,9 @@ class GenerativeConfig:
         for key in ("select_trials", "select_steps"):
             if not (isinstance(getattr(self, key), (int, np.integer)) and getattr(self, key) >= 2):
                 raise ValueError(f"generative.{key} must be an integer >= 2, got {getattr(self, key)!r}")
-        if not (isinstance(self.select_every, (int, np.integer)) and self.select_every >= 0):
-            raise ValueError(f"generative.select_every must be an integer >= 0 (0: off), got {self.select_every!r}")
+        if not (isinstance(self.select_every, (int, np.integer)) and 0 <= self.select_every <= self.max_iters):
+            raise ValueError(f"generative.select_every must be an integer from 0 (off) to max_iters "
+                             f"({self.max_iters}), got {self.select_every!r}")
         if self.n_steps < 2:
             raise ValueError(f"generative.n_steps must be >= 2, got {self.n_steps}")
         if not (isinstance(self.burn_in, (int, np.integer)) and self.burn_in >= 0):
