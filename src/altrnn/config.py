@@ -339,6 +339,7 @@ def _hmm_emulation(raw) -> dict:
         return {}
     hmm_from_config = _validator("tasks.hmm_presets", "hmm_from_config")
     GenerativeConfig = _validator("train.generative", "GenerativeConfig")
+    check_selection = _validator("train.generative", "check_selection")
 
     stray = sorted(set(section.per_hmm) - set(section.hmms))
     if stray:
@@ -361,11 +362,9 @@ def _hmm_emulation(raw) -> dict:
         settings = parse_section(HmmEmulationConfig, deep_merge(shared, own), f"{where}.per_hmm.{name}")
         try:
             gen = GenerativeConfig.from_dict(settings.generative)
+            check_selection(gen, settings.snapshot_every)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where} (HMM {name}): {exc}") from None
-        if gen.select_every and (not settings.snapshot_every or gen.select_every % settings.snapshot_every):
-            raise ConfigError(f"{where} (HMM {name}): generative.select_every ({gen.select_every}) must be a "
-                              f"multiple of snapshot_every ({settings.snapshot_every}): the candidates are snapshots")
         units[name] = HmmUnit(name=name, settings=dataclasses.replace(settings, hmms={}, per_hmm={}),
                               hmm={"name": name, "transition": hmm.transition.tolist(),
                                    "emission": hmm.emission.tolist()},

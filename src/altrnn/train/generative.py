@@ -194,6 +194,13 @@ class GenerativeResult:
     selected: int | None = None  # the iteration whose weights `params` are (select_every > 0), else None
 
 
+def check_selection(gen: GenerativeConfig, snapshot_every: int) -> None:
+    """ValueError unless gen.select_every is 0 or a multiple of snapshot_every (the candidates are snapshots)."""
+    if gen.select_every and (not snapshot_every or gen.select_every % snapshot_every):
+        raise ValueError(f"generative.select_every ({gen.select_every}) must be a multiple of snapshot_every "
+                         f"({snapshot_every}): the candidates are snapshots")
+
+
 def step_rng(seed: int, iteration: int) -> np.random.Generator:
     return np.random.default_rng([seed, 2, iteration])
 
@@ -211,9 +218,7 @@ def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig
     an uninterrupted run, since every draw of iteration i is seeded by (seed, i).
     """
     check_shapes(model_cfg, gen, hmm)
-    if gen.select_every and (not snapshot_every or gen.select_every % snapshot_every):
-        raise ValueError(f"generative.select_every ({gen.select_every}) must be a multiple of snapshot_every "
-                         f"({snapshot_every}): the candidates are snapshots")
+    check_selection(gen, snapshot_every)
     checkpoint_every = checkpoint_every or gen.log_every
     if checkpoint_every % gen.log_every:
         raise ValueError(f"checkpoint_every ({checkpoint_every}) must be a multiple of generative.log_every "
@@ -276,15 +281,16 @@ def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig
                             snapshots.arrays() if snapshot_every else None, selected)
 
 
-def selection_score(params: Params, cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec,
+def selection_score(params: Params, cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec, reference: dict,
                     seed: int) -> tuple[float, float]:
-    """(fraction of runaway sequences, largest of the three TV distances) of gen.select_trials sequences of
-    gen.select_steps symbols, drawn from their own stream (seed, 4): never the evaluation's draws (stream 3),
-    and the same draws for every candidate, so that candidates differ by their weights only."""
+    """(fraction of runaway sequences, largest of the three TV distances to `reference`, the HMM's analytic
+    statistics) of gen.select_trials sequences of gen.select_steps symbols, drawn from their own stream
+    (seed, 4): never the evaluation's draws (stream 3), and the same draws for every candidate, so that
+    candidates differ by their weights only."""
     rng = np.random.default_rng([seed, 4])
     symbols, diverged = generate_checked(params, cfg, gen, gen.select_trials, rng, gen.select_steps)
     stats = emission_statistics(symbols, hmm.n_symbols)
-    return float(diverged.mean()), max(compare_statistics(stats, hmm.analytic_statistics()).values())
+    return float(diverged.mean()), max(compare_statistics(stats, reference).values())
 
 
 def select_snapshot(snapshots: _Snapshots, cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec,
@@ -295,7 +301,8 @@ def select_snapshot(snapshots: _Snapshots, cfg: ModelConfig, gen: GenerativeConf
     drifts between snapshots."""
     candidates = [(it, p) for it, p in zip(snapshots.iterations, snapshots.params)
                   if it > 0 and it % gen.select_every == 0]
-    scores = [selection_score(p, cfg, gen, hmm, seed) for _, p in candidates]
+    reference = hmm.analytic_statistics()
+    scores = [selection_score(p, cfg, gen, hmm, reference, seed) for _, p in candidates]
     best = min(range(len(scores)), key=scores.__getitem__)
     log.info("selected the weights of iteration %d (largest TV %.4f, runaway %.3f on held-out sequences; last "
              "iteration %d: %.4f, %.3f)", candidates[best][0], scores[best][1], scores[best][0], candidates[-1][0],
