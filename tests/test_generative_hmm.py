@@ -11,7 +11,7 @@ from altrnn.tasks.hmm_presets import PRESETS, hmm_from_config, preset, validate_
 from altrnn.train import generative
 from altrnn.train.generative import GenerativeConfig, draw_noise, one_hot_sequences, temperature
 from altrnn.train.gumbel import gumbel_noise, gumbel_softmax, gumbel_softmax_backward, hard_samples
-from altrnn.train.sinkhorn import cost_matrix, entropic_ot, mmd, sinkhorn_divergence
+from altrnn.train.sinkhorn import cost_matrix, entropic_ot, mmd, sinkhorn_divergence, window_mmd
 
 
 def central_difference(f, x, h=1e-6):
@@ -106,6 +106,41 @@ def test_unbiased_mmd_matches_brute_force_and_central_differences():
     np.testing.assert_allclose(grad, central_difference(lambda z: mmd(z, y, bw, unbiased=True)[0], x), atol=1e-8)
     with pytest.raises(ValueError, match="at least 2 points"):
         mmd(x[:1], y, bw, unbiased=True)
+
+
+def test_window_mmd_matches_brute_force_and_central_differences():
+    """Sequences of 4 symbols (3 values each): the mean over positions of the U-statistic of the windows,
+    summed over window lengths, by explicit loops; a window as long as the sequence is the whole MMD."""
+    rng = np.random.default_rng(9)
+    x, y = rng.random((5, 12)), rng.random((4, 12))
+    bw = (0.7, 2.0)
+
+    def within(z):
+        return np.mean([gaussian_kernel_sum(z[i], z[j]) for i in range(len(z)) for j in range(len(z)) if i != j])
+
+    def windowed(a, b, w):
+        a3, b3 = a.reshape(len(a), 4, 3), b.reshape(len(b), 4, 3)
+        terms = []
+        for t in range(4 - w + 1):
+            aw, bw_ = a3[:, t:t + w].reshape(len(a), -1), b3[:, t:t + w].reshape(len(b), -1)
+            terms.append(within(aw) + within(bw_) - 2 * np.mean([[gaussian_kernel_sum(p, q) for q in bw_]
+                                                                   for p in aw]))
+        return np.mean(terms)
+
+    value, grad = window_mmd(x, y, 4, (1, 2), bw)
+    assert value == pytest.approx(windowed(x, y, 1) + windowed(x, y, 2), rel=1e-12)
+    np.testing.assert_allclose(grad, central_difference(lambda z: window_mmd(z, y, 4, (1, 2), bw)[0], x), atol=1e-8)
+    single = window_mmd(x, y, 4, (1, 2), bw, dtype=np.float32)  # the trainer's choice for float32 networks
+    assert single[0] == pytest.approx(value, rel=1e-5)
+    np.testing.assert_allclose(single[1], grad, rtol=1e-4, atol=1e-7 * np.abs(grad).max())
+    whole = window_mmd(x, y, 4, (4,), bw)
+    np.testing.assert_allclose(whole[0], mmd(x, y, bw, unbiased=True)[0], rtol=1e-12)
+    np.testing.assert_allclose(whole[1], mmd(x, y, bw, unbiased=True)[1], rtol=1e-12)
+    with pytest.raises(ValueError, match="from 1 to the sequence length \\(4\\), got 5"):
+        window_mmd(x, y, 4, (5,), bw)
+    with pytest.raises(ValueError, match="generative.mmd_windows must be integers from 1 to n_steps \\(10\\)"):
+        GenerativeConfig.from_dict({"n_steps": 10, "mmd_windows": [2, 11]})
+    assert GenerativeConfig.from_dict({"mmd_windows": 3}).mmd_windows == (3,)
 
 
 def test_unbiased_mmd_is_unbiased_where_the_biased_one_is_not():
@@ -208,14 +243,17 @@ def test_hmm_config_and_validation_errors_name_the_problem():
 
 # ---- the generative objective and training ----
 
-@pytest.mark.parametrize("activation,kind", [("tanh", "sinkhorn"), ("relu", "sinkhorn"), ("relu", "mmd"),
-                                             ("relu", "mmd_unbiased")])
-def test_whole_chain_gradient_matches_central_differences(activation, kind):
-    """float64, Gumbel noise, input noise and HMM batch fixed; Sinkhorn run to tight convergence."""
+@pytest.mark.parametrize("activation,kind,windows", [("tanh", "sinkhorn", ()), ("relu", "sinkhorn", ()),
+                                                     ("relu", "mmd", ()), ("relu", "mmd_unbiased", ()),
+                                                     ("relu", "sinkhorn", (2,)), ("relu", "mmd_unbiased", (1, 3))])
+def test_whole_chain_gradient_matches_central_differences(activation, kind, windows):
+    """float64, Gumbel noise, input noise and HMM batch fixed; Sinkhorn run to tight convergence; with
+    mmd_windows, the window MMD added to the divergence."""
     hmm = preset("cyclic4")
     cfg = ModelConfig(n_in=2, n_rec=6, n_out=4, activation=activation, dtype="float64")
     gen = GenerativeConfig(n_steps=5, burn_in=2, steps_per_symbol=2, n_noise=2, batch_size=5, hmm_batch_size=4,
-                           epsilon=0.5, sinkhorn_tol=1e-13, sinkhorn_max_iter=100_000, divergence=kind)
+                           epsilon=0.5, sinkhorn_tol=1e-13, sinkhorn_max_iter=100_000, divergence=kind,
+                           mmd_windows=windows, mmd_window_bandwidths=(0.8,))
     rng = np.random.default_rng(7)
     p = init_params(cfg, 1.5, rng)
     p.b[:], p.b_out[:] = 0.3 * rng.standard_normal(6), rng.standard_normal(4)

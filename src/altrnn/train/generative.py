@@ -43,7 +43,7 @@ from ..tasks.hmm import compare_statistics, emission_statistics
 from ..tasks.hmm_presets import HMMSpec
 from .adam import Adam, clip_by_global_norm
 from .gumbel import gumbel_noise, gumbel_softmax, gumbel_softmax_backward, hard_samples
-from .sinkhorn import DIVERGENCES, divergence
+from .sinkhorn import DIVERGENCES, divergence, window_mmd
 from .trainer import _discard, _resume, _save_checkpoint, _Snapshots
 
 log = logging.getLogger("altrnn.train.generative")
@@ -69,6 +69,8 @@ class GenerativeConfig:
     sinkhorn_max_iter: int = 2000
     sinkhorn_scaling: float = 0.5
     mmd_bandwidths: tuple = (3.0,)  # Gaussian kernel widths, in units of |x - y|
+    mmd_windows: tuple = ()  # lengths w: add the unbiased MMD of every w consecutive symbols (sinkhorn.window_mmd)
+    mmd_window_bandwidths: tuple = (1.0,)  # its kernel widths (two windows differing in k symbols: |x - y|^2 = 2k)
     tau0: float = 0.5
     tau_min: float = 0.2
     tau_decay_iters: int = 400
@@ -109,9 +111,13 @@ class GenerativeConfig:
             raise ValueError(f"generative.sinkhorn_scaling must be in [0, 1), got {self.sinkhorn_scaling}")
         if self.grad_clip < 0:
             raise ValueError(f"generative.grad_clip must be >= 0 (0: off), got {self.grad_clip}")
-        bw = np.atleast_1d(np.asarray(self.mmd_bandwidths, dtype=float))
-        if bw.size == 0 or not np.all(bw > 0):
-            raise ValueError(f"generative.mmd_bandwidths must be positive numbers, got {self.mmd_bandwidths!r}")
+        for key in ("mmd_bandwidths", "mmd_window_bandwidths"):
+            bw = np.atleast_1d(np.asarray(getattr(self, key), dtype=float))
+            if bw.size == 0 or not np.all(bw > 0):
+                raise ValueError(f"generative.{key} must be positive numbers, got {getattr(self, key)!r}")
+        if not all(isinstance(w, (int, np.integer)) and 1 <= w <= self.n_steps for w in self.mmd_windows):
+            raise ValueError(f"generative.mmd_windows must be integers from 1 to n_steps ({self.n_steps}), "
+                             f"got {list(self.mmd_windows)!r}")
 
     @classmethod
     def from_dict(cls, values: dict) -> "GenerativeConfig":
@@ -121,8 +127,9 @@ class GenerativeConfig:
         if unknown:
             raise ValueError(f"generative: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
         values = dict(values)
-        if "mmd_bandwidths" in values:
-            values["mmd_bandwidths"] = tuple(np.atleast_1d(values["mmd_bandwidths"]).tolist())
+        for key in ("mmd_bandwidths", "mmd_windows", "mmd_window_bandwidths"):
+            if key in values:
+                values[key] = tuple(np.atleast_1d(values[key]).tolist())
         return cls(**values)
 
     def network_steps(self, n_steps: int | None = None) -> int:
@@ -175,9 +182,13 @@ def loss_and_grad(params: Params, cfg: ModelConfig, gen: GenerativeConfig, noise
     logits = np.asarray(traj.y[idx], dtype=np.float64)
     soft = gumbel_softmax(logits, gumbel, tau)
     n_steps, B, S = soft.shape
-    value, d_points = divergence(soft.transpose(1, 0, 2).reshape(B, -1), target, kind=gen.divergence,
-                                 epsilon=gen.epsilon, tol=gen.sinkhorn_tol, max_iter=gen.sinkhorn_max_iter,
-                                 scaling=gen.sinkhorn_scaling, bandwidths=gen.mmd_bandwidths)
+    points = soft.transpose(1, 0, 2).reshape(B, -1)
+    value, d_points = divergence(points, target, kind=gen.divergence, epsilon=gen.epsilon, tol=gen.sinkhorn_tol,
+                                 max_iter=gen.sinkhorn_max_iter, scaling=gen.sinkhorn_scaling,
+                                 bandwidths=gen.mmd_bandwidths)
+    if gen.mmd_windows:
+        v, g = window_mmd(points, target, n_steps, gen.mmd_windows, gen.mmd_window_bandwidths, cfg.np_dtype)
+        value, d_points = value + v, d_points + g
     d_soft = d_points.reshape(B, n_steps, S).transpose(1, 0, 2)
     dy = np.zeros(traj.y.shape, dtype=cfg.np_dtype)
     dy[idx] = gumbel_softmax_backward(soft, tau, d_soft)

@@ -26,6 +26,14 @@ MMD^2(P, Q) itself, minimal where the generator's law P equals the data's Q; the
 V-statistic's adds (1 - E k(x, x')) / n per kernel, which rewards a generator
 whose samples are more alike than the data's (a finite-batch bias, as the
 Sinkhorn divergence also has).
+
+window_mmd adds the U-statistic MMD^2 of every window of w consecutive symbols,
+averaged over the window's positions. Its kernel is a sum of positive-definite
+kernels, so added to any of the divergences above it leaves their minimum
+where it was (the generator's law equal to the data's) while it weights the
+local statistics (which symbol follows which, short runs) that a kernel on
+whole sequences sees only weakly: changing one symbol of a long sequence into
+any other moves it by the same distance.
 """
 
 from __future__ import annotations
@@ -155,20 +163,52 @@ def mmd(x: np.ndarray, y: np.ndarray, bandwidths=(1.0,), unbiased: bool = False)
     n, m = len(x), len(y)
     if unbiased and min(n, m) < 2:
         raise ValueError(f"the unbiased MMD needs at least 2 points per cloud, got {n} and {m}")
+    return _mmd_terms(x, y, bandwidths, unbiased)
+
+
+def _mmd_terms(x: np.ndarray, y: np.ndarray, bandwidths, unbiased: bool) -> tuple[float, np.ndarray]:
+    """mmd's value and gradient, computed in x's dtype (float32 is about 3x faster, for window_mmd)."""
+    n, m = len(x), len(y)
     # pairs within a cloud: n^2 with the i = j terms (V-statistic), n(n - 1) without (U-statistic)
     pairs_x, pairs_y = (n * (n - 1), m * (m - 1)) if unbiased else (n**2, m**2)
     diagonal = 1.0 if unbiased else 0.0  # k(x_i, x_i) = 1 per bandwidth, left out of the U-statistic
     Cxx, Cxy, Cyy = 2 * cost_matrix(x, x), 2 * cost_matrix(x, y), 2 * cost_matrix(y, y)  # squared distances
     value, grad = 0.0, np.zeros_like(x)
     for s in bandwidths:
-        Kxx, Kxy, Kyy = (np.exp(-D / (2 * s * s)) for D in (Cxx, Cxy, Cyy))
-        value += ((Kxx.sum() - diagonal * n) / pairs_x + (Kyy.sum() - diagonal * m) / pairs_y
-                  - 2 * Kxy.sum() / (n * m))
+        Kxx, Kxy, Kyy = (np.exp(-D / x.dtype.type(2 * s * s)) for D in (Cxx, Cxy, Cyy))
+        value += ((float(Kxx.sum(dtype=np.float64)) - diagonal * n) / pairs_x
+                  + (float(Kyy.sum(dtype=np.float64)) - diagonal * m) / pairs_y
+                  - 2 * float(Kxy.sum(dtype=np.float64)) / (n * m))
         # d k(x_i, z)/dx_i = -k (x_i - z) / s^2; x_i appears twice in the xx sum (k(x_i, x_i) has no gradient)
-        gxx = (Kxx.sum(axis=1)[:, None] * x - Kxx @ x) * (-2 / (pairs_x * s * s))
-        gxy = (Kxy.sum(axis=1)[:, None] * x - Kxy @ y) * (2 / (n * m * s * s))
+        gxx = (Kxx.sum(axis=1)[:, None] * x - Kxx @ x) * x.dtype.type(-2 / (pairs_x * s * s))
+        gxy = (Kxy.sum(axis=1)[:, None] * x - Kxy @ y) * x.dtype.type(2 / (n * m * s * s))
         grad += gxx + gxy
     return float(value), grad
+
+
+def window_mmd(x: np.ndarray, y: np.ndarray, n_steps: int, windows, bandwidths=(1.0,),
+               dtype=np.float64) -> tuple[float, np.ndarray]:
+    """(sum over window lengths w of the mean over positions t of the unbiased MMD^2 between the windows
+    x[:, t:t+w] and y[:, t:t+w], its gradient with respect to x (n, d)) for sequences flattened to
+    (n, n_steps * n_symbols) (module docstring). The kernels are evaluated in `dtype`: float32 (the
+    generative trainer's choice for float32 networks) is about 3x faster, the loss's cost here."""
+    x, y = _pair(x, y)
+    if x.shape[1] % n_steps:
+        raise ValueError(f"sequences of {x.shape[1]} values are not {n_steps} symbols")
+    n, m = len(x), len(y)
+    if min(n, m) < 2:
+        raise ValueError(f"the unbiased MMD needs at least 2 points per cloud, got {n} and {m}")
+    x3, y3 = x.reshape(n, n_steps, -1).astype(dtype), y.reshape(m, n_steps, -1).astype(dtype)
+    value, grad = 0.0, np.zeros_like(x3)
+    for w in windows:
+        if not 1 <= w <= n_steps:
+            raise ValueError(f"MMD windows must be from 1 to the sequence length ({n_steps}), got {w}")
+        positions = n_steps - w + 1
+        for t in range(positions):
+            v, g = _mmd_terms(x3[:, t:t + w].reshape(n, -1), y3[:, t:t + w].reshape(m, -1), bandwidths, True)
+            value += v / positions
+            grad[:, t:t + w] += g.reshape(n, w, -1) / positions
+    return value, grad.reshape(n, -1).astype(np.float64)
 
 
 def divergence(x: np.ndarray, y: np.ndarray, kind: str = "sinkhorn", epsilon: float = 0.1, tol: float = 1e-9,
