@@ -141,6 +141,8 @@ def test_window_mmd_matches_brute_force_and_central_differences():
     with pytest.raises(ValueError, match="generative.mmd_windows must be integers from 1 to n_steps \\(10\\)"):
         GenerativeConfig.from_dict({"n_steps": 10, "mmd_windows": [2, 11]})
     assert GenerativeConfig.from_dict({"mmd_windows": 3}).mmd_windows == (3,)
+    with pytest.raises(ValueError, match="generative.mmd_window_weight must be > 0, got 0"):
+        GenerativeConfig(mmd_window_weight=0)
 
 
 def test_unbiased_mmd_is_unbiased_where_the_biased_one_is_not():
@@ -253,7 +255,7 @@ def test_whole_chain_gradient_matches_central_differences(activation, kind, wind
     cfg = ModelConfig(n_in=2, n_rec=6, n_out=4, activation=activation, dtype="float64")
     gen = GenerativeConfig(n_steps=5, burn_in=2, steps_per_symbol=2, n_noise=2, batch_size=5, hmm_batch_size=4,
                            epsilon=0.5, sinkhorn_tol=1e-13, sinkhorn_max_iter=100_000, divergence=kind,
-                           mmd_windows=windows, mmd_window_bandwidths=(0.8,))
+                           mmd_windows=windows, mmd_window_bandwidths=(0.8,), mmd_window_weight=2.5)
     rng = np.random.default_rng(7)
     p = init_params(cfg, 1.5, rng)
     p.b[:], p.b_out[:] = 0.3 * rng.standard_normal(6), rng.standard_normal(4)

@@ -71,6 +71,7 @@ class GenerativeConfig:
     mmd_bandwidths: tuple = (3.0,)  # Gaussian kernel widths, in units of |x - y|
     mmd_windows: tuple = ()  # lengths w: add the unbiased MMD of every w consecutive symbols (sinkhorn.window_mmd)
     mmd_window_bandwidths: tuple = (1.0,)  # its kernel widths (two windows differing in k symbols: |x - y|^2 = 2k)
+    mmd_window_weight: float = 1.0  # its weight (gradients comparable: 1 beside the MMD, about 40 beside Sinkhorn)
     tau0: float = 0.5
     tau_min: float = 0.2
     tau_decay_iters: int = 400
@@ -100,7 +101,7 @@ class GenerativeConfig:
             raise ValueError(f"generative.burn_in must be an integer >= 0, got {self.burn_in!r}")
         if self.divergence not in DIVERGENCES:
             raise ValueError(f"generative.divergence must be one of {list(DIVERGENCES)}, got {self.divergence!r}")
-        for key in ("noise_std", "epsilon", "sinkhorn_tol", "tau0", "tau_min", "lr"):
+        for key in ("noise_std", "epsilon", "sinkhorn_tol", "tau0", "tau_min", "lr", "mmd_window_weight"):
             if not getattr(self, key) > 0:
                 raise ValueError(f"generative.{key} must be > 0, got {getattr(self, key)!r}")
         if not 0 < self.lr_decay <= 1:
@@ -188,7 +189,7 @@ def loss_and_grad(params: Params, cfg: ModelConfig, gen: GenerativeConfig, noise
                                  bandwidths=gen.mmd_bandwidths)
     if gen.mmd_windows:
         v, g = window_mmd(points, target, n_steps, gen.mmd_windows, gen.mmd_window_bandwidths, cfg.np_dtype)
-        value, d_points = value + v, d_points + g
+        value, d_points = value + gen.mmd_window_weight * v, d_points + gen.mmd_window_weight * g
     d_soft = d_points.reshape(B, n_steps, S).transpose(1, 0, 2)
     dy = np.zeros(traj.y.shape, dtype=cfg.np_dtype)
     dy[idx] = gumbel_softmax_backward(soft, tau, d_soft)
