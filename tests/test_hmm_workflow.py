@@ -164,9 +164,13 @@ def test_tiny_hmm_workflow(tmp_path):
     np.testing.assert_array_equal(snaps["W"][-1], saved.params.W)
     np.testing.assert_array_equal(snaps["W"][0], saved.init.W)
     table = pd.read_csv(net / "eval.csv")
-    assert list(table.columns) == ["condition", "occupancy_tv", "transition_tv", "dwell_tv", "floor_occupancy_tv",
-                                   "floor_transition_tv", "floor_dwell_tv", "diverged"]
-    assert table.shape == (1, 8) and ((table.iloc[0, 1:] >= 0) & (table.iloc[0, 1:] <= 1)).all()
+    assert list(table.columns) == ["condition", "occupancy_tv", "transition_tv", "dwell_tv", "occupancy_tv_lo",
+                                   "occupancy_tv_hi", "transition_tv_lo", "transition_tv_hi", "dwell_tv_lo",
+                                   "dwell_tv_hi", "floor_occupancy_tv", "floor_transition_tv", "floor_dwell_tv",
+                                   "diverged"]
+    assert table.shape == (1, 14) and ((table.iloc[0, 1:] >= 0) & (table.iloc[0, 1:] <= 1)).all()
+    for key in ("occupancy_tv", "transition_tv", "dwell_tv"):
+        assert table[f"{key}_lo"].iloc[0] < table[f"{key}_hi"].iloc[0]
     # eval.csv agrees with the statistics it was computed from: occupancy TV recomputed by hand
     stats = read_npz(net / "statistics.npz")
     tv = 0.5 * np.abs(stats["network_occupancy"] - stats["analytic_occupancy"]).sum()

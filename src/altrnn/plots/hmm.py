@@ -44,7 +44,7 @@ def _dwell(ax, stats: dict, title: str):
 
 def hmm_panels(name: str, logs: dict[str, pd.DataFrame], evals: dict[str, pd.DataFrame], stats: dict[str, dict]):
     """Top row: divergence through training, the HMM's symbol transition matrix, the TV distances of every
-    network beside the HMM's sampling floor. One row per network: occupancy, transition matrix, dwell times."""
+    network (bars: 95% bootstrap intervals over its sequences) beside the HMM's sampling floor. One row per network: occupancy, transition matrix, dwell times."""
     nets = sorted(logs)
     fig, axes = plt.subplots(1 + len(nets), 3, figsize=(11, 3.2 * (1 + len(nets))), squeeze=False)
     ax = axes[0, 0]
@@ -58,8 +58,10 @@ def hmm_panels(name: str, logs: dict[str, pd.DataFrame], evals: dict[str, pd.Dat
     width = 0.8 / len(nets)
     for i, n in enumerate(nets):
         row = evals[n].iloc[0]
-        ax.bar(x + (i - (len(nets) - 1) / 2) * width, [row[f"{t}_tv"] for t in TV_NAMES], width, color=f"C{i}",
-               label=n)
+        at = x + (i - (len(nets) - 1) / 2) * width
+        ax.bar(at, [row[f"{t}_tv"] for t in TV_NAMES], width, color=f"C{i}", label=n)
+        # the interval is for the population's distance and may lie below the sample's (bias removed)
+        ax.vlines(at, [row[f"{t}_tv_lo"] for t in TV_NAMES], [row[f"{t}_tv_hi"] for t in TV_NAMES], color="k", lw=1)
     floor = evals[nets[0]].iloc[0]
     ax.scatter(x, [floor[f"floor_{t}_tv"] for t in TV_NAMES], marker="_", s=400, color="k", zorder=3,
                label="HMM sample (floor)")

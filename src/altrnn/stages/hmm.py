@@ -10,8 +10,9 @@ iterations and the last: iteration (K,), W_in, W, b, W_out, b_out stacked
 (K, ...)); with generative.select_every the model's weights are the snapshot
 that fits held-out sequences best (metadata "selected_iteration"), else the
 last. Then eval.csv (total-variation distances of the generated emission
-statistics to the HMM's analytic ones, and the floor_* of HMM samples of the
-same size) and statistics.npz (the three sets of statistics, for the figure).
+statistics to the HMM's analytic ones with their 95% bootstrap intervals over
+the generated sequences, and the floor_* of HMM samples of the same size) and
+statistics.npz (the three sets of statistics, for the figure).
 Plain functions of plain values (no Snakemake here). The figure job does not
 import the model package (numba): it only reads tables.
 """
@@ -30,8 +31,10 @@ from ..tasks.hmm_presets import HMMSpec, validate_matrices
 log = logging.getLogger("altrnn.stages.hmm")
 
 NETWORK_KEYS = ("n_rec", "activation", "g", "alpha", "sigma_rec", "dtype")
-EVAL_COLUMNS = ["condition", "occupancy_tv", "transition_tv", "dwell_tv", "floor_occupancy_tv",
+EVAL_COLUMNS = ["condition", "occupancy_tv", "transition_tv", "dwell_tv", "occupancy_tv_lo", "occupancy_tv_hi",
+                "transition_tv_lo", "transition_tv_hi", "dwell_tv_lo", "dwell_tv_hi", "floor_occupancy_tv",
                 "floor_transition_tv", "floor_dwell_tv", "diverged"]
+EVAL_BOOTSTRAP = 1000  # resamples of the generated sequences behind each distance's 95% interval
 STATISTICS = ("occupancy", "transition", "dwell")
 SOURCES = ("network", "hmm_sample", "analytic")
 
@@ -95,9 +98,11 @@ def evaluate_job(evaluation: dict, model_path, eval_path, statistics_path):
         raise ValueError(f"{model_path}: not a model of the hmm stage (no {exc} in its metadata)") from None
     stats = generator_statistics(saved.params, saved.config, gen, spec, int(evaluation["n_trials"]),
                                  int(evaluation["n_steps"]), int(evaluation["seed"]), int(evaluation["max_dwell"]))
-    row = {"condition": "noise", **distances(*stats)}
-    log.info("%s: TV occupancy %.3f, transitions %.3f, dwell %.3f (HMM samples: %.3f, %.3f, %.3f)", model_path,
-             *(row[f"{pre}{k}_tv"] for pre in ("", "floor_") for k in STATISTICS))
+    row = {"condition": "noise", **distances(*stats, n_boot=EVAL_BOOTSTRAP, seed=int(evaluation["seed"]))}
+    log.info("%s: TV occupancy %.3f [%.3f, %.3f], transitions %.3f [%.3f, %.3f], dwell %.3f [%.3f, %.3f] "
+             "(HMM samples: %.3f, %.3f, %.3f)", model_path,
+             *(row[f"{k}_tv{end}"] for k in STATISTICS for end in ("", "_lo", "_hi")),
+             *(row[f"floor_{k}_tv"] for k in STATISTICS))
     if row["diverged"] > 0:
         log.warning("%s: the state ran away (|x| >= %g or non-finite) in %.1f%% of the %d generated sequences of "
                     "%d symbols; their symbols are in the statistics (eval.csv column `diverged`)", model_path,

@@ -11,6 +11,8 @@ dwell times), compared as total-variation distances.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.special import ndtr
 
@@ -214,35 +216,78 @@ def emission_statistics(symbols: np.ndarray, n_symbols: int, max_dwell: int = 20
     run fits, which makes the estimate unbiased. counts, pair_counts and runs
     give the sample sizes.
     """
+    per_sequence = sequence_counts(symbols, n_symbols, max_dwell)
+    return statistics_from_counts(**{k: v.sum(axis=0) for k, v in per_sequence.items()})
+
+
+def sequence_counts(symbols: np.ndarray, n_symbols: int, max_dwell: int = 20) -> dict[str, np.ndarray]:
+    """Each sequence's share of emission_statistics' sums: counts (B, n), pair_counts (B, n, n), dwell
+    (B, n, max_dwell) (weighted runs) and runs (B, n) of symbols (T, B). Summed over sequences they give
+    emission_statistics; resampled, its bootstrap (bootstrap_distances)."""
     s = np.asarray(symbols)
     if s.ndim != 2 or s.shape[0] < 2:
         raise ValueError(f"symbols must be (T, B) with T >= 2, got shape {s.shape}")
     if not np.issubdtype(s.dtype, np.integer) or s.min() < 0 or s.max() >= n_symbols:
         raise ValueError(f"symbols must be integers in [0, {n_symbols})")
     T, B = s.shape
-    counts = np.bincount(s.ravel(), minlength=n_symbols).astype(float)
-    pairs = np.bincount((s[:-1] * n_symbols + s[1:]).ravel(), minlength=n_symbols**2)
-    pairs = pairs.reshape(n_symbols, n_symbols).astype(float)
-
-    dwell = np.zeros((n_symbols, max_dwell))
-    runs = np.zeros(n_symbols, dtype=np.int64)
+    column = np.broadcast_to(np.arange(B), s.shape)
+    counts = np.zeros((B, n_symbols))
+    np.add.at(counts, (column, s), 1.0)
+    pairs = np.zeros((B, n_symbols * n_symbols))
+    np.add.at(pairs, (column[1:], s[:-1] * n_symbols + s[1:]), 1.0)
+    dwell = np.zeros((B, n_symbols, max_dwell))
+    runs = np.zeros((B, n_symbols))
     for b in range(B):
         edges = np.flatnonzero(s[1:, b] != s[:-1, b]) + 1  # first step of each new run
         starts, ends = edges[:-1], edges[1:]  # complete runs: between two changes
         length = ends - starts
         sym = s[starts, b]
-        np.add.at(dwell, (sym, np.minimum(length, max_dwell) - 1), 1.0 / (T - 1 - length))
-        np.add.at(runs, sym, 1)
+        np.add.at(dwell[b], (sym, np.minimum(length, max_dwell) - 1), 1.0 / (T - 1 - length))
+        np.add.at(runs[b], sym, 1.0)
+    return {"counts": counts, "pair_counts": pairs.reshape(B, n_symbols, n_symbols), "dwell": dwell, "runs": runs}
 
+
+def statistics_from_counts(counts, pair_counts, dwell, runs) -> dict:
+    """emission_statistics' result from its summed counts (sequence_counts summed over sequences)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
             "occupancy": counts / counts.sum(),
-            "transition": pairs / pairs.sum(axis=1, keepdims=True),
+            "transition": pair_counts / pair_counts.sum(axis=1, keepdims=True),
             "dwell": dwell / dwell.sum(axis=1, keepdims=True),
             "counts": counts,
-            "pair_counts": pairs,
-            "runs": runs,
+            "pair_counts": pair_counts,
+            "runs": np.rint(runs).astype(np.int64),
         }
+
+
+def bootstrap_distances(per_sequence: dict, reference: dict, n_boot: int, rng: np.random.Generator,
+                        level: float = 0.95) -> dict[str, float]:
+    """Basic bootstrap intervals of the distances compare_statistics(statistics, reference).
+
+    per_sequence: sequence_counts of B sequences, the independent units (the
+    symbols within one are correlated). Each of n_boot resamples draws B
+    sequences with replacement. Sampling noise moves a distance away from 0,
+    so a resample's distance d* exceeds the sample's d about as much as d
+    exceeds the population's: the interval for the population's distance is
+    [2 d - q_hi, 2 d - q_lo] with q the (1 -+ level) / 2 quantiles of d*,
+    clipped at 0 (the percentile interval [q_lo, q_hi] would carry that bias
+    twice). Returns {distance}_lo and {distance}_hi (nan where d is nan).
+    """
+    B = len(per_sequence["counts"])
+    sample = compare_statistics(statistics_from_counts(**{k: v.sum(axis=0) for k, v in per_sequence.items()}),
+                                reference)
+    weights = rng.multinomial(B, np.full(B, 1.0 / B), size=n_boot).astype(float)  # (n_boot, B): draws per sequence
+    summed = {k: np.tensordot(weights, v, axes=1) for k, v in per_sequence.items()}
+    rows = [compare_statistics(statistics_from_counts(**{k: v[r] for k, v in summed.items()}), reference)
+            for r in range(n_boot)]
+    out = {}
+    for key, d in sample.items():
+        values = np.array([row[key] for row in rows])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # every resample nan: nan
+            q_lo, q_hi = np.nanquantile(values, [(1 - level) / 2, (1 + level) / 2])
+        out[f"{key}_lo"], out[f"{key}_hi"] = float(max(2 * d - q_hi, 0.0)), float(max(2 * d - q_lo, 0.0))
+    return out
 
 
 def analytic_statistics(transition, emission, max_dwell: int = 20) -> dict:

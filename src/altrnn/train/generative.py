@@ -39,7 +39,7 @@ import pandas as pd
 from ..errors import TrainingDiverged
 from ..model import (ModelConfig, Params, Workspace, backward, effective_params, forward, init_params,
                      recurrent_noise, trainable_grads, trainable_params)
-from ..tasks.hmm import compare_statistics, emission_statistics
+from ..tasks.hmm import bootstrap_distances, compare_statistics, emission_statistics, sequence_counts
 from ..tasks.hmm_presets import HMMSpec
 from .adam import Adam, clip_by_global_norm
 from .gumbel import gumbel_noise, gumbel_softmax, gumbel_softmax_backward, hard_samples
@@ -360,7 +360,8 @@ def generator_statistics(params: Params, cfg: ModelConfig, gen: GenerativeConfig
     symbols are counted like the others."""
     rng = np.random.default_rng([seed, 3])
     symbols, diverged = generate_checked(params, cfg, gen, n_trials, rng, n_steps)
-    net = {**emission_statistics(symbols, hmm.n_symbols, max_dwell), "diverged": float(diverged.mean())}
+    net = {**emission_statistics(symbols, hmm.n_symbols, max_dwell), "diverged": float(diverged.mean()),
+           "per_sequence": sequence_counts(symbols, hmm.n_symbols, max_dwell)}
     sample = emission_statistics(hmm.sample(n_steps, n_trials, rng)[1], hmm.n_symbols, max_dwell)
     return net, sample, hmm.analytic_statistics(max_dwell)
 
@@ -377,8 +378,13 @@ def evaluate_generator(params: Params, cfg: ModelConfig, gen: GenerativeConfig, 
     return distances(*generator_statistics(params, cfg, gen, hmm, n_trials, n_steps, seed, max_dwell))
 
 
-def distances(net: dict, sample: dict, reference: dict) -> dict[str, float]:
-    """evaluate_generator's row from generator_statistics' three sets of statistics."""
+def distances(net: dict, sample: dict, reference: dict, n_boot: int = 0, seed: int = 0) -> dict[str, float]:
+    """evaluate_generator's row from generator_statistics' three sets of statistics; with n_boot > 0 also
+    the network's distances' 95% intervals ({distance}_lo, _hi: tasks.hmm.bootstrap_distances over its
+    sequences, n_boot resamples drawn from the stream (seed, 5))."""
     floor = compare_statistics(sample, reference)
-    return {**compare_statistics(net, reference), **{f"floor_{k}": v for k, v in floor.items()},
-            "diverged": net["diverged"]}
+    row = {**compare_statistics(net, reference), **{f"floor_{k}": v for k, v in floor.items()},
+           "diverged": net["diverged"]}
+    if n_boot:
+        row.update(bootstrap_distances(net["per_sequence"], reference, n_boot, np.random.default_rng([seed, 5])))
+    return row
