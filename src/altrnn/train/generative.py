@@ -6,7 +6,8 @@ read out as logits y at the last step of each block; a Gumbel-softmax with
 temperature tau turns the logits into soft one-hot symbols. A batch of such
 sequences, flattened to vectors (n_steps * n_symbols), is compared with a
 batch of one-hot sequences sampled from the HMM by a distributional loss
-(debiased Sinkhorn divergence, or MMD; train.sinkhorn). The loss's gradient
+(debiased Sinkhorn divergence, or MMD; optionally plus the window MMD of
+short stretches of symbols; train.sinkhorn). The loss's gradient
 runs back exactly: divergence -> Gumbel-softmax Jacobian -> dL/dy -> BPTT
 (model.network.backward), with the Gumbel noise held fixed within a step.
 
