@@ -66,7 +66,7 @@ def hmm_panels(name: str, logs: dict[str, pd.DataFrame], evals: dict[str, pd.Dat
     ax.scatter(x, [floor[f"floor_{t}_tv"] for t in TV_NAMES], marker="_", s=400, color="k", zorder=3,
                label="HMM sample (floor)")
     ax.set(xticks=x, xticklabels=TV_NAMES, ylabel="total variation to analytic", title="emission statistics")
-    ax.legend(fontsize=6, frameon=False)
+    ax.legend(fontsize=6, frameon=False, loc="upper left")
     for r, n in enumerate(nets, start=1):
         _bars(axes[r, 0], stats[n], "network", f"{n}: occupancy")
         _matrix(axes[r, 1], stats[n]["network_transition"], f"{n}: generated transitions")
