@@ -44,7 +44,8 @@ def _dwell(ax, stats: dict, title: str):
 
 def hmm_panels(name: str, logs: dict[str, pd.DataFrame], evals: dict[str, pd.DataFrame], stats: dict[str, dict]):
     """Top row: divergence through training, the HMM's symbol transition matrix, the TV distances of every
-    network (bars: 95% bootstrap intervals over its sequences) beside the HMM's sampling floor. One row per network: occupancy, transition matrix, dwell times."""
+    network (black lines: 95% bootstrap intervals over its sequences) beside the HMM's sampling floor. One row per
+    network: occupancy, transition matrix, dwell times."""
     nets = sorted(logs)
     fig, axes = plt.subplots(1 + len(nets), 3, figsize=(11, 3.2 * (1 + len(nets))), squeeze=False)
     ax = axes[0, 0]
