@@ -8,7 +8,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from altrnn.model import PARAM_NAMES, ModelConfig, init_params, kernels, recurrent_noise
-from altrnn.model.network import time_loop_blocks
+from altrnn.model.network import blas_rows_agree, time_loop_blocks
 from altrnn.tasks import make_task
 from altrnn.train.objective import loss_and_grad
 
@@ -31,18 +31,6 @@ def test_row_bounds():
     assert kernels.row_bounds(40, 2).tolist() == [0, 32, 40]
     assert kernels.row_bounds(100, 3).tolist() == [0, 48, 96, 100]
     assert kernels.row_bounds(5, 1).tolist() == [0, 5]
-
-
-def blas_rows_agree(B, N, dtype, blocks):
-    """Whether this machine's BLAS (one thread) gives each block of rows of a (B, N) @ (N, N) product the bits
-    of those rows of the whole product: a property of its kernels for the shape and dtype (OpenBLAS's
-    single-precision kernels for some CPUs differ for blocks of 32 rows), which the time loops need."""
-    rng = np.random.default_rng(5)
-    a, w = rng.standard_normal((B, N)).astype(dtype), rng.standard_normal((N, N)).astype(dtype)
-    edges = kernels.row_bounds(B, blocks)
-    with threadpool_limits(limits=1, user_api="blas"):
-        whole = kernels.matmul(a, w)
-        return all(np.array_equal(kernels.matmul(a[lo:hi], w), whole[lo:hi]) for lo, hi in zip(edges[:-1], edges[1:]))
 
 
 @two_threads

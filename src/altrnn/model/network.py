@@ -256,15 +256,19 @@ def _blocks(threads, B, N, dtype):
     n = min(threads, B // 16)
     while n > 1 and np.diff(kernels.row_bounds(B, n)).min() < 16:
         n -= 1
-    if n <= 1:
-        return 1
+    return n if n > 1 and blas_rows_agree(B, N, dtype, n) else 1
+
+
+def blas_rows_agree(B, N, dtype, blocks) -> bool:
+    """Whether the BLAS (one thread) gives each of `blocks` blocks of rows of a (B, N) @ (N, N) product the bits
+    of those rows of the whole product, on random operands: a property of its kernels for the shape and dtype
+    (OpenBLAS's single-precision kernels for some CPUs differ for blocks of 32 rows)."""
     rng = np.random.default_rng(0)
     a, w = rng.standard_normal((B, N)).astype(dtype), rng.standard_normal((N, N)).astype(dtype)
-    edges = kernels.row_bounds(B, n)
-    with _one_blas_thread(n):
+    edges = kernels.row_bounds(B, blocks)
+    with _one_blas_thread(blocks):
         whole = matmul(a, w)
-        same = all(np.array_equal(matmul(a[lo:hi], w), whole[lo:hi]) for lo, hi in zip(edges[:-1], edges[1:]))
-    return n if same else 1
+        return all(np.array_equal(matmul(a[lo:hi], w), whole[lo:hi]) for lo, hi in zip(edges[:-1], edges[1:]))
 
 
 @functools.cache

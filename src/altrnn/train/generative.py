@@ -40,7 +40,8 @@ import pandas as pd
 from ..errors import TrainingDiverged
 from ..model import (ModelConfig, Params, Workspace, backward, effective_params, forward, init_params,
                      recurrent_noise, trainable_grads, trainable_params)
-from ..tasks.hmm import bootstrap_distances, compare_statistics, emission_statistics, sequence_counts
+from ..tasks.hmm import (bootstrap_distances, compare_statistics, emission_statistics, sequence_counts,
+                         statistics_from_counts)
 from ..tasks.hmm_presets import HMMSpec
 from .adam import Adam, clip_by_global_norm
 from .gumbel import gumbel_noise, gumbel_softmax, gumbel_softmax_backward, hard_samples
@@ -361,8 +362,9 @@ def generator_statistics(params: Params, cfg: ModelConfig, gen: GenerativeConfig
     symbols are counted like the others."""
     rng = np.random.default_rng([seed, 3])
     symbols, diverged = generate_checked(params, cfg, gen, n_trials, rng, n_steps)
-    net = {**emission_statistics(symbols, hmm.n_symbols, max_dwell), "diverged": float(diverged.mean()),
-           "per_sequence": sequence_counts(symbols, hmm.n_symbols, max_dwell)}
+    per_sequence = sequence_counts(symbols, hmm.n_symbols, max_dwell)
+    net = {**statistics_from_counts(**{k: v.sum(axis=0) for k, v in per_sequence.items()}),
+           "diverged": float(diverged.mean()), "per_sequence": per_sequence}
     sample = emission_statistics(hmm.sample(n_steps, n_trials, rng)[1], hmm.n_symbols, max_dwell)
     return net, sample, hmm.analytic_statistics(max_dwell)
 
