@@ -10,6 +10,7 @@ from tiny import snakemake, write_config
 from altrnn import config
 from altrnn.io import load_model, read_npz
 from altrnn.model import ModelConfig
+from altrnn.stages.hmm import EVAL_COLUMNS, fit_job, fit_summary
 from altrnn.tasks.hmm_presets import preset
 from altrnn.train import generative
 from altrnn.train.generative import GenerativeConfig, train_generative
@@ -50,6 +51,7 @@ def test_section_resolves_presets_matrices_and_per_hmm_overrides():
     ({"hmms": {"a": "linear2"}, "per_hmm": {"b": {"n_rec": 4}}}, "hmm_emulation.per_hmm.b: not an HMM"),
     ({"hmms": {"a": "linear2"}, "per_hmm": {"a": {"n_rec": 0}}}, r"hmm_emulation.per_hmm.a.n_rec: must be >= 1"),
     ({"hmms": {"a": "linear2"}, "activation": "alrnn"}, "hmm_emulation.activation: 'alrnn' is not one of"),
+    ({"hmms": {"a": "linear2"}, "per_hmm": {"a": {"tolerance": 0}}}, r"hmm_emulation.per_hmm.a.tolerance: must be > 0"),
     ({"hmms": {"2x": "linear2"}}, "hmm_emulation.hmms.2x: an HMM name"),
     ({"hmms": {"a": "linear2"}, "n_noise": 2}, "hmm_emulation.n_noise: unknown key"),
     ({"hmms": {"a": "linear2"}, "snapshot_every": 20, "per_hmm": {"a": {"generative": {"select_every": 30}}}},
@@ -136,6 +138,47 @@ def test_checkpoint_of_other_settings_is_ignored(tmp_path, monkeypatch):
         small_run(6, checkpoint=checkpoint, checkpoint_every=3)
 
 
+def eval_table(tvs, upper, floor=0.01):
+    """An eval.csv table with TVs (occupancy, transitions, dwell), their upper bounds and a floor."""
+    row = {"condition": "noise", "diverged": 0.0}
+    for key, tv, hi in zip(("occupancy", "transition", "dwell"), tvs, upper):
+        row.update({f"{key}_tv": tv, f"{key}_tv_lo": tv / 2, f"{key}_tv_hi": hi, f"floor_{key}_tv": floor})
+    return pd.DataFrame([row], columns=EVAL_COLUMNS)
+
+
+def test_fit_summary_counts_networks_and_gives_the_exact_interval():
+    """Reached on the largest TV, beyond the interval on the largest upper bound; the rate's interval against
+    the Clopper-Pearson closed forms: all of n reached: [0.025^(1/n), 1]; none: [0, 1 - 0.025^(1/n)]; 2 of 3:
+    upper 0.975^(1/3), lower the root of the Beta(2, 2) CDF 3x^2 - 2x^3 = 0.025."""
+    mixed = {"s0": eval_table([0.01, 0.02, 0.03], [0.02, 0.03, 0.04]),
+             "s1": eval_table([0.01, 0.049, 0.02], [0.02, 0.055, 0.03], floor=0.02),
+             "s2": eval_table([0.06, 0.02, 0.01], [0.07, 0.03, 0.02])}
+    good = {f"s{i}": eval_table([0.01, 0.01, 0.01], [0.02, 0.02, 0.02]) for i in range(3)}
+    bad = {f"s{i}": eval_table([0.2, 0.01, 0.01], [0.3, 0.02, 0.02]) for i in range(4)}
+    table = fit_summary({"good": good, "mixed": mixed, "bad": bad}, {"mixed": 0.05, "good": 0.05, "bad": 0.1})
+    assert list(table["hmm"]) == ["mixed", "good", "bad"]
+    row = table.set_index("hmm").loc["mixed"]
+    assert (row["networks"], row["reached"], row["reached_with_interval"], row["missed"]) == (3, 2, 1, "s2")
+    assert (row["largest_tv_median"], row["largest_tv_min"], row["largest_tv_max"]) == (0.049, 0.03, 0.06)
+    assert row["floor_largest_tv"] == 0.02 and row["reach_rate"] == pytest.approx(2 / 3)
+    lower = [r.real for r in np.roots([-2, 3, 0, -0.025]) if abs(r.imag) < 1e-12 and 0 < r.real < 1]
+    assert row["reach_rate_lo"] == pytest.approx(lower[0]) and row["reach_rate_hi"] == pytest.approx(0.975 ** (1 / 3))
+    good_row, bad_row = table.set_index("hmm").loc["good"], table.set_index("hmm").loc["bad"]
+    assert (good_row["reach_rate_lo"], good_row["reach_rate_hi"]) == (pytest.approx(0.025 ** (1 / 3)), 1.0)
+    assert (bad_row["reached"], bad_row["reach_rate_lo"]) == (0, 0.0)
+    assert bad_row["reach_rate_hi"] == pytest.approx(1 - 0.025 ** (1 / 4))
+    assert bad_row["missed"] == "s0 s1 s2 s3" and good_row["missed"] == ""
+
+
+def test_fit_job_names_unmatched_hmms(tmp_path):
+    path = tmp_path / "results/hmm/a/nets/gen-s0/eval.csv"
+    path.parent.mkdir(parents=True)
+    eval_table([0.01] * 3, [0.02] * 3).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"eval.csv files \['a'\] do not match the configured HMMs \['a', 'b'\]"):
+        fit_job({"a": 0.05, "b": 0.05}, [path], tmp_path / "fit.csv")
+    assert not (tmp_path / "fit.csv").exists()
+
+
 TINY_HMM = {"hmm_emulation": {
     "hmms": {"pair": "linear2"}, "n_rec": 8, "seeds": [1], "snapshot_every": 4, "eval_trials": 30,
     "eval_steps": 40, "generative": {"max_iters": 10, "log_every": 5, "batch_size": 32, "hmm_batch_size": 32,
@@ -147,6 +190,7 @@ def test_tiny_hmm_workflow(tmp_path):
     write_config(tmp_path, TINY_HMM)
     net = tmp_path / "results/hmm/pair/nets/gen-s1"
     targets = [f"results/hmm/pair/nets/gen-s1/{f}" for f in ("model.npz", "snapshots.npz", "eval.csv")]
+    targets.append("results/hmm/fit.csv")
     proc = snakemake(tmp_path, *targets, "results/figures/hmm_emulation_pair.png")  # this stage's files only
     assert "InputFunctionException" not in proc.stdout + proc.stderr  # no task rule tried results/hmm/...
     saved = load_model(net / "model.npz")
@@ -178,4 +222,9 @@ def test_tiny_hmm_workflow(tmp_path):
     np.testing.assert_allclose(stats["analytic_occupancy"], [0.5, 0.5])
     for ext in ("pdf", "png"):
         assert (tmp_path / f"results/figures/hmm_emulation_pair.{ext}").stat().st_size > 10_000
+    fit = pd.read_csv(tmp_path / "results/hmm/fit.csv", keep_default_na=False)
+    largest = max(table[f"{k}_tv"].iloc[0] for k in ("occupancy", "transition", "dwell"))
+    assert (fit["hmm"].tolist(), fit["networks"].tolist(), fit["tolerance"].tolist()) == (["pair"], [1], [0.05])
+    assert fit["largest_tv_max"].iloc[0] == pytest.approx(largest)
+    assert fit["reached"].iloc[0] == int(largest <= 0.05) and fit["missed"].iloc[0] == ("" if largest <= 0.05 else "gen-s1")
     assert json.loads(json.dumps(meta["generative"])) == meta["generative"]

@@ -305,6 +305,7 @@ class HmmEmulationConfig:
     eval_steps: int = _f(200, minimum=2)  # symbols per scored sequence
     eval_seed: int = _f(0, minimum=0)
     max_dwell: int = _f(20, minimum=2)  # dwell times counted up to this length (longer ones pooled)
+    tolerance: float = _f(0.05, exclusive_minimum=0, maximum=1)  # a network fits when its largest TV is <= this
     per_hmm: dict = _f({})  # hmm name -> its own values of any key above but hmms and per_hmm
 
 

@@ -355,8 +355,8 @@ def hmm_evaluation(w):
 
 
 def hmm_targets():
-    """Every file of the hmm stage: each network's files and each HMM's figure."""
-    out = []
+    """Every file of the hmm stage: each network's files, each HMM's figure and the fit summary."""
+    out = ["results/hmm/fit.csv"] if hmm_units() else []
     for f in ("model.npz", "train_log.csv", "eval.csv", "snapshots.npz"):
         out += hmm_net_files(f)
     return out + [

@@ -1,7 +1,8 @@
 # Networks that emulate hidden Markov models (altrnn.stages.hmm): for each HMM of
 # the config section hmm_emulation and each seed, a noise-driven network trained
 # generatively (train.generative), scored against the HMM's emission statistics,
-# and one figure per HMM. Files: results/hmm/{hmm}/nets/gen-s{seed}/.
+# one figure per HMM, and results/hmm/fit.csv (which HMMs reach the tolerance).
+# Files: results/hmm/{hmm}/nets/gen-s{seed}/.
 
 
 rule hmm_train:
@@ -53,6 +54,28 @@ rule hmm_evaluate:
         mem_mb=1000,
     params:
         evaluation=lambda w: hmm_evaluation(w),
+    script:
+        "../scripts/hmm.py"
+
+
+rule hmm_fit:
+    input:
+        code=code_stamp("hmm"),
+        evals=hmm_net_files("eval.csv"),
+    output:
+        fit="results/hmm/fit.csv",
+    log:
+        "logs/hmm/fit.log",
+    benchmark:
+        "logs/benchmarks/hmm_fit/hmm/fit.tsv"
+    conda:
+        "../../envs/altrnn.yaml"
+    threads: 1
+    resources:
+        runtime=5,
+        mem_mb=1000,
+    params:
+        tolerances={h: CFG.hmms[h].settings.tolerance for h in hmm_units()},
     script:
         "../scripts/hmm.py"
 

@@ -12,7 +12,9 @@ that fits held-out sequences best (metadata "selected_iteration"), else the
 last. Then eval.csv (total-variation distances of the generated emission
 statistics to the HMM's analytic ones with their 95% bootstrap intervals over
 the generated sequences, and the floor_* of HMM samples of the same size) and
-statistics.npz (the three sets of statistics, for the figure).
+statistics.npz (the three sets of statistics, for the figure). Over every
+network of every HMM, results/hmm/fit.csv: per HMM, how many networks reach the
+configured tolerance and that rate's 95% interval (fit_summary).
 Plain functions of plain values (no Snakemake here). The figure job does not
 import the model package (numba): it only reads tables.
 """
@@ -35,6 +37,9 @@ EVAL_COLUMNS = ["condition", "occupancy_tv", "transition_tv", "dwell_tv", "occup
                 "transition_tv_lo", "transition_tv_hi", "dwell_tv_lo", "dwell_tv_hi", "floor_occupancy_tv",
                 "floor_transition_tv", "floor_dwell_tv", "diverged"]
 EVAL_BOOTSTRAP = 1000  # resamples of the generated sequences behind each distance's 95% interval
+FIT_COLUMNS = ["hmm", "tolerance", "networks", "reached", "reach_rate", "reach_rate_lo", "reach_rate_hi",
+               "reached_with_interval", "largest_tv_median", "largest_tv_min", "largest_tv_max", "floor_largest_tv",
+               "missed"]
 STATISTICS = ("occupancy", "transition", "dwell")
 SOURCES = ("network", "hmm_sample", "analytic")
 
@@ -122,6 +127,55 @@ def read_eval(path) -> pd.DataFrame:
     if missing or table.empty:
         raise ValueError(f"{path}: not an hmm-stage eval.csv (missing columns {missing} or no rows)")
     return table
+
+
+def fit_summary(evals: dict, tolerances: dict) -> pd.DataFrame:
+    """Per HMM, whether its networks reach the tolerance on their largest TV (occupancy, transitions, dwell).
+
+    evals: {hmm: {net_id: eval.csv table}}; tolerances: {hmm: tolerance}, one row
+    per HMM in its order. A network reaches the tolerance when its largest TV is
+    <= it; `reach_rate_lo`, `_hi` is the exact (Clopper-Pearson) 95% interval of the rate over seeds, so two seeds
+    that both reach it still allow a rate as low as 0.16. `reached_with_interval`
+    counts the networks whose three bootstrap upper bounds are all <= the
+    tolerance (the fit holds beyond the evaluation's sampling noise). `missed`
+    names the networks that do not reach it.
+    """
+    from scipy.stats import binomtest
+
+    rows = []
+    for hmm, tol in tolerances.items():  # the config's order
+        nets, tol = evals[hmm], float(tol)
+        ids = sorted(nets)
+        largest = np.array([max(nets[n][f"{k}_tv"].iloc[0] for k in STATISTICS) for n in ids])
+        upper = np.array([max(nets[n][f"{k}_tv_hi"].iloc[0] for k in STATISTICS) for n in ids])
+        floor = max(nets[n][f"floor_{k}_tv"].iloc[0] for n in ids for k in STATISTICS)
+        reached = largest <= tol
+        interval = binomtest(int(reached.sum()), len(ids)).proportion_ci(0.95, method="exact")
+        rows.append({"hmm": hmm, "tolerance": tol, "networks": len(ids), "reached": int(reached.sum()),
+                     "reach_rate": reached.mean(), "reach_rate_lo": interval.low, "reach_rate_hi": interval.high,
+                     "reached_with_interval": int((upper <= tol).sum()), "largest_tv_median": np.median(largest),
+                     "largest_tv_min": largest.min(), "largest_tv_max": largest.max(), "floor_largest_tv": floor,
+                     "missed": " ".join(n for n, ok in zip(ids, reached) if not ok)})
+    return pd.DataFrame(rows, columns=FIT_COLUMNS)
+
+
+def fit_job(tolerances: dict, eval_paths, fit_path):
+    """results/hmm/fit.csv from every network's eval.csv (results/hmm/{hmm}/nets/{net_id}/eval.csv)."""
+    from ..netids import net_of
+
+    evals: dict = {}
+    for path in eval_paths:
+        hmm = str(path).replace("\\", "/").split("/")[-4]
+        evals.setdefault(hmm, {})[net_of(path)] = read_eval(path)
+    if set(evals) != set(tolerances):
+        raise ValueError(f"eval.csv files {sorted(evals)} do not match the configured HMMs {list(tolerances)}")
+    table = fit_summary(evals, tolerances)
+    for row in table.itertuples():
+        log.info("%s: %d of %d networks reach largest TV <= %g (rate %.2f, 95%% interval [%.2f, %.2f]); "
+                 "largest TV %.3f to %.3f, median %.3f%s", row.hmm, row.reached, row.networks, row.tolerance,
+                 row.reach_rate, row.reach_rate_lo, row.reach_rate_hi, row.largest_tv_min, row.largest_tv_max,
+                 row.largest_tv_median, f"; missed: {row.missed}" if row.missed else "")
+    write_csv(table, fit_path)
 
 
 def figure_job(name: str, log_paths, eval_paths, statistics_paths, pdf_path, png_path):
