@@ -56,11 +56,13 @@ def flipflop():
     return params, cfg, states, fp
 
 
-# The longest test files (real Snakemake studies, SLURM, re-run checks), measured: started first, so that the
-# workers (pyproject: -n 3 --dist loadfile) finish together instead of one waiting on a long file at the end.
-LONGEST_FIRST = ["test_slurm.py", "test_workflow.py", "test_reliability.py", "test_imported.py", "test_user_tasks.py",
-                 "test_studies.py", "test_degeneracy_study.py", "test_stress.py", "test_manifolds_nd.py",
-                 "test_insd_tradeoff.py", "test_recordings.py"]
+# The longest test files (real Snakemake studies, SLURM, re-run checks), measured with --durations: started
+# first, so that the workers (pyproject: -n 3 --dist loadfile) finish together instead of one waiting on a long
+# file at the end. pyproject also sets --no-loadscope-reorder: by default xdist hands out the files with the
+# most tests first, whatever this order.
+LONGEST_FIRST = ["test_slurm.py", "test_workflow.py", "test_reliability.py", "test_studies.py", "test_user_tasks.py",
+                 "test_degeneracy_study.py", "test_insd_tradeoff.py", "test_recordings.py", "test_stress.py",
+                 "test_manifolds_nd.py", "test_imported.py", "test_insd_distance.py", "test_hmm_workflow.py"]
 
 
 def pytest_collection_modifyitems(items):
