@@ -100,5 +100,7 @@ rule figure_hmm:
         "logs/benchmarks/figure_hmm/hmm/{hmm}/figure.tsv"
     conda:
         "../../envs/altrnn.yaml"
+    params:
+        tolerance=lambda w: hmm_unit(w).settings.tolerance,
     script:
         "../scripts/hmm.py"

@@ -42,10 +42,11 @@ def _dwell(ax, stats: dict, title: str):
     ax.set(yscale="log", xlabel=f"dwell time (last bin: >= {k[-1]})", ylabel="probability", title=title)
 
 
-def hmm_panels(name: str, logs: dict[str, pd.DataFrame], evals: dict[str, pd.DataFrame], stats: dict[str, dict]):
+def hmm_panels(name: str, logs: dict[str, pd.DataFrame], evals: dict[str, pd.DataFrame], stats: dict[str, dict],
+               tolerance: float | None = None):
     """Top row: divergence through training, the HMM's symbol transition matrix, the TV distances of every
-    network (black lines: 95% bootstrap intervals over its sequences) beside the HMM's sampling floor. One row per
-    network: occupancy, transition matrix, dwell times."""
+    network (black lines: 95% bootstrap intervals over its sequences) beside the HMM's sampling floor and the
+    tolerance (dashed). One row per network: occupancy, transition matrix, dwell times."""
     nets = sorted(logs)
     fig, axes = plt.subplots(1 + len(nets), 3, figsize=(11, 3.2 * (1 + len(nets))), squeeze=False)
     ax = axes[0, 0]
@@ -66,6 +67,8 @@ def hmm_panels(name: str, logs: dict[str, pd.DataFrame], evals: dict[str, pd.Dat
     floor = evals[nets[0]].iloc[0]
     ax.scatter(x, [floor[f"floor_{t}_tv"] for t in TV_NAMES], marker="_", s=400, color="k", zorder=3,
                label="HMM sample (floor)")
+    if tolerance is not None:
+        ax.axhline(tolerance, color="0.4", ls="--", lw=1, label=f"tolerance {tolerance:g}")
     ax.set(xticks=x, xticklabels=TV_NAMES, ylabel="total variation to analytic", title="emission statistics")
     ax.legend(fontsize=6, frameon=False, loc="upper left")
     for r, n in enumerate(nets, start=1):

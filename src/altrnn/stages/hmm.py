@@ -178,8 +178,9 @@ def fit_job(tolerances: dict, eval_paths, fit_path):
     write_csv(table, fit_path)
 
 
-def figure_job(name: str, log_paths, eval_paths, statistics_paths, pdf_path, png_path):
-    """The HMM's figure: training curves, and each network's statistics against the HMM's (plots.hmm)."""
+def figure_job(name: str, tolerance: float, log_paths, eval_paths, statistics_paths, pdf_path, png_path):
+    """The HMM's figure: training curves, and each network's statistics against the HMM's and the tolerance
+    (plots.hmm)."""
     from ..plots import hmm as plot
     from ..plots.common import save_figure
     from ..netids import net_of
@@ -190,4 +191,4 @@ def figure_job(name: str, log_paths, eval_paths, statistics_paths, pdf_path, png
     if not (set(logs) == set(evals) == set(stats)):
         raise ValueError(f"train_log.csv, eval.csv and statistics.npz do not pair up: {sorted(logs)}, "
                          f"{sorted(evals)}, {sorted(stats)}")
-    save_figure(plot.hmm_panels(name, logs, evals, stats), pdf_path, png_path)
+    save_figure(plot.hmm_panels(name, logs, evals, stats, tolerance), pdf_path, png_path)
