@@ -1,11 +1,14 @@
 """Stage hmm: config section hmm_emulation, snapshots and checkpoints of generative training, a real run."""
 
+import copy
 import json
+import re
+import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
-from tiny import snakemake, write_config
+from tiny import REPO, SNAKEMAKE, snakemake, write_config
 
 from altrnn import config
 from altrnn.io import load_model, read_npz
@@ -228,3 +231,21 @@ def test_tiny_hmm_workflow(tmp_path):
     assert fit["largest_tv_max"].iloc[0] == pytest.approx(largest)
     assert fit["reached"].iloc[0] == int(largest <= 0.05) and fit["missed"].iloc[0] == ("" if largest <= 0.05 else "gen-s1")
     assert json.loads(json.dumps(meta["generative"])) == meta["generative"]
+
+
+def test_slurm_profile_groups_each_network_with_its_evaluation_and_mechanism(tmp_path):
+    """A dry run with profiles/slurm (it submits nothing): 3 networks, each training -> evaluation -> mechanism
+    tools one component of group `hmm`, 2 per group job; the HMM's figures in one `figure` job, fit.csv in
+    `summary`."""
+    cfg = copy.deepcopy(TINY_HMM)
+    cfg["hmm_emulation"]["seeds"] = [0, 1, 2]
+    write_config(tmp_path, cfg)
+    proc = subprocess.run([*SNAKEMAKE, "-n", "-d", str(tmp_path), "--configfile", str(tmp_path / "config.yaml"),
+                           "--workflow-profile", "none", "--profile", str(REPO / "profiles" / "slurm")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    groups = re.findall(r"\] Group job (\w+) \(", out)
+    assert sorted(groups) == ["figure", "hmm", "hmm", "summary"], groups
+    for rule in ("hmm_train", "hmm_evaluate", "hmm_mechanism", "figure_hmm", "hmm_fit"):
+        assert not re.search(rf"^rule {rule}:", out, flags=re.M), rule  # never a job of its own
