@@ -134,11 +134,11 @@ def fit_summary(evals: dict, tolerances: dict) -> pd.DataFrame:
 
     evals: {hmm: {net_id: eval.csv table}}; tolerances: {hmm: tolerance}, one row
     per HMM in its order. A network reaches the tolerance when its largest TV is
-    <= it; `reach_rate_lo`, `_hi` is the exact (Clopper-Pearson) 95% interval of the rate over seeds, so two seeds
-    that both reach it still allow a rate as low as 0.16. `reached_with_interval`
-    counts the networks whose three bootstrap upper bounds are all <= the
-    tolerance (the fit holds beyond the evaluation's sampling noise). `missed`
-    names the networks that do not reach it.
+    <= it; `reach_rate_lo`, `_hi` is the exact (Clopper-Pearson) 95% interval of
+    the rate over seeds, so two seeds that both reach it still allow a rate as
+    low as 0.16. `reached_with_interval` counts the networks whose three
+    bootstrap upper bounds are all <= the tolerance (the fit holds beyond the
+    evaluation's sampling noise). `missed` names the networks that miss it.
     """
     from scipy.stats import binomtest
 
