@@ -229,7 +229,8 @@ def test_tiny_hmm_workflow(tmp_path):
     largest = max(table[f"{k}_tv"].iloc[0] for k in ("occupancy", "transition", "dwell"))
     assert (fit["hmm"].tolist(), fit["networks"].tolist(), fit["tolerance"].tolist()) == (["pair"], [1], [0.05])
     assert fit["largest_tv_max"].iloc[0] == pytest.approx(largest)
-    assert fit["reached"].iloc[0] == int(largest <= 0.05) and fit["missed"].iloc[0] == ("" if largest <= 0.05 else "gen-s1")
+    reached = largest <= 0.05
+    assert fit["reached"].iloc[0] == int(reached) and fit["missed"].iloc[0] == ("" if reached else "gen-s1")
     assert json.loads(json.dumps(meta["generative"])) == meta["generative"]
 
 
