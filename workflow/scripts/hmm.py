@@ -6,7 +6,8 @@ from altrnn.stages import hmm, runtime
 inp, out, par = snakemake.input, snakemake.output, snakemake.params
 if "pdf" in out.keys():
     runtime.configure(snakemake.threads, snakemake.log[0], numerics=False)
-    runtime.run(hmm.figure_job, snakemake.wildcards.hmm, par.tolerance, inp.logs, inp.evals, inp.statistics, out.pdf, out.png)
+    runtime.run(hmm.figure_job, snakemake.wildcards.hmm, par.tolerance, inp.logs, inp.evals, inp.statistics,
+                out.pdf, out.png)
 elif "fit" in out.keys():
     runtime.configure(snakemake.threads, snakemake.log[0], numerics=False)
     runtime.run(hmm.fit_job, par.tolerances, inp.evals, out.fit)

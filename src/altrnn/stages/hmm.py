@@ -161,11 +161,11 @@ def fit_summary(evals: dict, tolerances: dict) -> pd.DataFrame:
 
 def fit_job(tolerances: dict, eval_paths, fit_path):
     """results/hmm/fit.csv from every network's eval.csv (results/hmm/{hmm}/nets/{net_id}/eval.csv)."""
-    from ..netids import net_of
+    from ..netids import net_of, unit_of
 
     evals: dict = {}
     for path in eval_paths:
-        hmm = str(path).replace("\\", "/").split("/")[-4]
+        hmm = unit_of(path).removeprefix("hmm/")  # results/hmm/{hmm}/nets/...: unit label hmm/{hmm}
         evals.setdefault(hmm, {})[net_of(path)] = read_eval(path)
     if set(evals) != set(tolerances):
         raise ValueError(f"eval.csv files {sorted(evals)} do not match the configured HMMs {list(tolerances)}")
