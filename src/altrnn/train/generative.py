@@ -7,7 +7,8 @@ temperature tau turns the logits into soft one-hot symbols. A batch of such
 sequences, flattened to vectors (n_steps * n_symbols), is compared with a
 batch of one-hot sequences sampled from the HMM by a distributional loss
 (debiased Sinkhorn divergence, or MMD; optionally plus the window MMD of
-short stretches of symbols; train.sinkhorn). The loss's gradient
+short stretches of symbols, train.sinkhorn, and a moment term on the
+probabilities of runs and lagged pairs of symbols, train.moments). The loss's gradient
 runs back exactly: divergence -> Gumbel-softmax Jacobian -> dL/dy -> BPTT
 (model.network.backward), with the Gumbel noise held fixed within a step.
 
@@ -45,6 +46,7 @@ from ..tasks.hmm import (bootstrap_distances, compare_statistics, emission_stati
 from ..tasks.hmm_presets import HMMSpec
 from .adam import Adam, clip_by_global_norm
 from .gumbel import gumbel_noise, gumbel_softmax, gumbel_softmax_backward, hard_samples
+from .moments import MomentTargets, hmm_moments, moment_loss
 from .sinkhorn import DIVERGENCES, divergence, window_mmd
 from .trainer import _discard, _resume, _save_checkpoint, _Snapshots
 
@@ -74,6 +76,9 @@ class GenerativeConfig:
     mmd_windows: tuple = ()  # lengths w: add the unbiased MMD of every w consecutive symbols (sinkhorn.window_mmd)
     mmd_window_bandwidths: tuple = (1.0,)  # its kernel widths (two windows differing in k symbols: |x - y|^2 = 2k)
     mmd_window_weight: float = 1.0  # its weight (gradients comparable: 1 beside the MMD, about 40 beside Sinkhorn)
+    moment_runs: int = 0  # K > 0: add the moment term (train.moments) on the probabilities of runs of 1..K symbols
+    moment_lags: tuple = ()  # lags l: the moment term also compares the pairs (o_t, o_{t+l})
+    moment_weight: float = 1.0  # its weight beside the divergence
     tau0: float = 0.5
     tau_min: float = 0.2
     tau_decay_iters: int = 400
@@ -103,7 +108,8 @@ class GenerativeConfig:
             raise ValueError(f"generative.burn_in must be an integer >= 0, got {self.burn_in!r}")
         if self.divergence not in DIVERGENCES:
             raise ValueError(f"generative.divergence must be one of {list(DIVERGENCES)}, got {self.divergence!r}")
-        for key in ("noise_std", "epsilon", "sinkhorn_tol", "tau0", "tau_min", "lr", "mmd_window_weight"):
+        for key in ("noise_std", "epsilon", "sinkhorn_tol", "tau0", "tau_min", "lr", "mmd_window_weight",
+                    "moment_weight"):
             if not getattr(self, key) > 0:
                 raise ValueError(f"generative.{key} must be > 0, got {getattr(self, key)!r}")
         if not 0 < self.lr_decay <= 1:
@@ -121,6 +127,12 @@ class GenerativeConfig:
         if not all(isinstance(w, (int, np.integer)) and 1 <= w <= self.n_steps for w in self.mmd_windows):
             raise ValueError(f"generative.mmd_windows must be integers from 1 to n_steps ({self.n_steps}), "
                              f"got {list(self.mmd_windows)!r}")
+        if not (isinstance(self.moment_runs, (int, np.integer)) and 0 <= self.moment_runs <= self.n_steps):
+            raise ValueError(f"generative.moment_runs must be an integer from 0 (off) to n_steps ({self.n_steps}), "
+                             f"got {self.moment_runs!r}")
+        if not all(isinstance(lag, (int, np.integer)) and 1 <= lag < self.n_steps for lag in self.moment_lags):
+            raise ValueError(f"generative.moment_lags must be integers from 1 to n_steps - 1 ({self.n_steps - 1}), "
+                             f"got {list(self.moment_lags)!r}")
 
     @classmethod
     def from_dict(cls, values: dict) -> "GenerativeConfig":
@@ -130,7 +142,7 @@ class GenerativeConfig:
         if unknown:
             raise ValueError(f"generative: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
         values = dict(values)
-        for key in ("mmd_bandwidths", "mmd_windows", "mmd_window_bandwidths"):
+        for key in ("mmd_bandwidths", "mmd_windows", "mmd_window_bandwidths", "moment_lags"):
             if key in values:
                 values[key] = tuple(np.atleast_1d(values[key]).tolist())
         return cls(**values)
@@ -174,11 +186,13 @@ def check_shapes(cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec) -> None:
 
 
 def loss_and_grad(params: Params, cfg: ModelConfig, gen: GenerativeConfig, noise_inputs: np.ndarray,
-                  gumbel: np.ndarray, target: np.ndarray, tau: float, rec_noise=None, workspace=None):
-    """(divergence, gradient Params, soft samples (n_steps, B, n_symbols)) for one batch.
+                  gumbel: np.ndarray, target: np.ndarray, tau: float, rec_noise=None, workspace=None,
+                  moments: MomentTargets | None = None):
+    """(loss, gradient Params, soft samples (n_steps, B, n_symbols)) for one batch.
 
     noise_inputs (T_net, B, n_noise); gumbel (n_steps, B, n_symbols), fixed noise of
-    the Gumbel-softmax; target (B_hmm, n_steps * n_symbols), flattened one-hot HMM sequences.
+    the Gumbel-softmax; target (B_hmm, n_steps * n_symbols), flattened one-hot HMM sequences;
+    moments: the HMM's (moment_targets), needed when gen adds the moment term.
     """
     traj = forward(params, cfg, noise_inputs, rec_noise, workspace=workspace)
     idx = gen.readout_steps()
@@ -193,8 +207,14 @@ def loss_and_grad(params: Params, cfg: ModelConfig, gen: GenerativeConfig, noise
         v, g = window_mmd(points, target, n_steps, gen.mmd_windows, gen.mmd_window_bandwidths, cfg.np_dtype)
         value, d_points = value + gen.mmd_window_weight * v, d_points + gen.mmd_window_weight * g
     d_soft = d_points.reshape(B, n_steps, S).transpose(1, 0, 2)
+    d_logits = gumbel_softmax_backward(soft, tau, d_soft)
+    if gen.moment_runs or gen.moment_lags:
+        probs = gumbel_softmax(logits, 0.0, 1.0)  # softmax(logits): the symbols' probabilities given the trajectory
+        v, d_probs = moment_loss(probs, moments)
+        value += gen.moment_weight * v
+        d_logits += gumbel_softmax_backward(probs, 1.0, gen.moment_weight * d_probs)
     dy = np.zeros(traj.y.shape, dtype=cfg.np_dtype)
-    dy[idx] = gumbel_softmax_backward(soft, tau, d_soft)
+    dy[idx] = d_logits
     grads = backward(params, cfg, noise_inputs, traj, dy, workspace=workspace)
     return value, grads, soft
 
@@ -206,6 +226,13 @@ class GenerativeResult:
     log: pd.DataFrame  # LOG_COLUMNS, one row per log window (loss: the window's mean)
     snapshots: dict | None = None  # iteration (K,) and each weight array stacked (K, ...), as snapshots.npz
     selected: int | None = None  # the iteration whose weights `params` are (select_every > 0), else None
+
+
+def moment_targets(gen: GenerativeConfig, hmm: HMMSpec) -> MomentTargets | None:
+    """The HMM's moments that gen's moment term compares (None when it has none)."""
+    if not (gen.moment_runs or gen.moment_lags):
+        return None
+    return hmm_moments(hmm.transition, hmm.emission, gen.moment_runs, gen.moment_lags)
 
 
 def check_selection(gen: GenerativeConfig, snapshot_every: int) -> None:
@@ -254,6 +281,7 @@ def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig
     if start == 0:
         snapshots.take(0, initial)
     workspace = Workspace()
+    moments = moment_targets(gen, hmm)
     window, t0 = [], time.perf_counter() - elapsed
     for it in range(start, gen.max_iters):
         rng = step_rng(seed, it)
@@ -263,7 +291,7 @@ def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig
         target = one_hot_sequences(hmm.sample(gen.n_steps, gen.hmm_batch_size, rng)[1], hmm.n_symbols)
         rec = recurrent_noise(model_cfg, (u.shape[0], gen.batch_size, model_cfg.n_rec), rng, workspace)
         value, grads, _ = loss_and_grad(effective_params(params, model_cfg), model_cfg, gen, u, gumbel, target, tau,
-                                        rec, workspace)
+                                        rec, workspace, moments)
         trainable_grads(grads, model_cfg)
         norm = clip_by_global_norm(grads, gen.grad_clip)
         if not (np.isfinite(value) and np.isfinite(norm)):
@@ -279,7 +307,7 @@ def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig
         if done % gen.log_every == 0 or done == gen.max_iters:
             rows.append({"iteration": done, "loss": float(np.mean(window)), "tau": tau, "grad_norm": norm,
                          "seconds": time.perf_counter() - t0})
-            log.info("iteration %d/%d  divergence %.4f  tau %.3f  |grad| %.3g", done, gen.max_iters,
+            log.info("iteration %d/%d  loss %.4f  tau %.3f  |grad| %.3g", done, gen.max_iters,
                      rows[-1]["loss"], tau, norm)
             window = []
             if checkpoint is not None and done % checkpoint_every == 0 and done < gen.max_iters:
