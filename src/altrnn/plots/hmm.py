@@ -44,15 +44,15 @@ def _dwell(ax, stats: dict, title: str):
 
 def hmm_panels(name: str, logs: dict[str, pd.DataFrame], evals: dict[str, pd.DataFrame], stats: dict[str, dict],
                tolerance: float | None = None):
-    """Top row: divergence through training, the HMM's symbol transition matrix, the TV distances of every
-    network (black lines: 95% bootstrap intervals over its sequences) beside the HMM's sampling floor and the
-    tolerance (dashed). One row per network: occupancy, transition matrix, dwell times."""
+    """Top row: the loss (divergence and any added terms) through training, the HMM's symbol transition matrix,
+    the TV distances of every network (black lines: 95% bootstrap intervals over its sequences) beside the HMM's
+    sampling floor and the tolerance (dashed). One row per network: occupancy, transition matrix, dwell times."""
     nets = sorted(logs)
     fig, axes = plt.subplots(1 + len(nets), 3, figsize=(11, 3.2 * (1 + len(nets))), squeeze=False)
     ax = axes[0, 0]
     for i, n in enumerate(nets):
         ax.plot(logs[n]["iteration"], logs[n]["loss"], color=f"C{i}", lw=1, label=n)
-    ax.set(yscale="log", xlabel="iteration", ylabel="divergence (window mean)", title=f"HMM {name}: training")
+    ax.set(yscale="log", xlabel="iteration", ylabel="loss (window mean)", title=f"HMM {name}: training")
     ax.legend(fontsize=6, frameon=False)
     _matrix(axes[0, 1], stats[nets[0]]["analytic_transition"], "analytic symbol transitions")
     ax = axes[0, 2]
