@@ -341,6 +341,9 @@ def test_whole_chain_gradient_matches_central_differences(activation, kind, wind
 
     moments = generative.moment_targets(gen, hmm)
     assert (moments is None) == (runs == 0)
+    if runs:
+        with pytest.raises(ValueError, match="pass the HMM's moments"):
+            generative.loss_and_grad(p, cfg, gen, u, G, target, 0.7)
 
     def loss(q):
         return generative.loss_and_grad(q, cfg, gen, u, G, target, 0.7, moments=moments)[0]

@@ -209,6 +209,8 @@ def loss_and_grad(params: Params, cfg: ModelConfig, gen: GenerativeConfig, noise
     d_soft = d_points.reshape(B, n_steps, S).transpose(1, 0, 2)
     d_logits = gumbel_softmax_backward(soft, tau, d_soft)
     if gen.moment_runs or gen.moment_lags:
+        if moments is None:
+            raise ValueError("generative.moment_runs / moment_lags are set: pass the HMM's moments (moment_targets)")
         probs = gumbel_softmax(logits, 0.0, 1.0)  # softmax(logits): the symbols' probabilities given the trajectory
         v, d_probs = moment_loss(probs, moments)
         value += gen.moment_weight * v
