@@ -65,21 +65,31 @@ def moment_loss(probs: np.ndarray, targets: MomentTargets) -> tuple[float, np.nd
         raise ValueError(f"moments need runs of at most {n} symbols and lags from 1 to {n - 1}, got runs up to "
                          f"{len(targets.runs)} and lags {list(targets.lags)}")
     value, grad = 0.0, np.zeros_like(p)
-    for k, target in enumerate(targets.runs, start=1):
-        m = n - k + 1  # windows of k steps in a sequence
-        windows = np.stack([p[j:j + m] for j in range(k)])  # (k, m, B, S)
-        before = np.concatenate([np.ones_like(windows[:1]), np.cumprod(windows[:-1], axis=0)])
-        after = np.concatenate([np.cumprod(windows[:0:-1], axis=0)[::-1], np.ones_like(windows[:1])])
-        estimate = (before[-1] * windows[-1]).mean(axis=(0, 1))
-        value, coef = _pearson(value, estimate, target, m * B)
-        for j in range(k):
-            grad[j:j + m] += coef * before[j] * after[j]
+    # products of k consecutive probabilities, Q_k[t] = Q_{k-1}[t] p[t + k - 1], (n - k + 1, B, S) each
+    products = [p] if len(targets.runs) else []
+    for k in range(2, len(targets.runs) + 1):
+        products.append(products[-1][:-1] * p[k - 1:])
+    coefs = []
+    for q, target in zip(products, targets.runs):
+        value, coef = _pearson(value, q.mean(axis=(0, 1)), target, q.shape[0] * B)
+        coefs.append(coef)
+    # reverse mode through the recursion: d/dQ_k flows to p[t + k - 1] (times Q_{k-1}) and to Q_{k-1} (times p)
+    d_q = np.zeros_like(products[-1]) if products else None
+    for k in range(len(products), 1, -1):
+        d_q = d_q + coefs[k - 1]
+        m = products[k - 1].shape[0]
+        grad[k - 1:] += d_q * products[k - 2][:m]
+        d_prev = np.zeros_like(products[k - 2])
+        d_prev[:m] = d_q * p[k - 1:]
+        d_q = d_prev
+    if products:
+        grad += d_q + coefs[0]
     for lag, target in zip(targets.lags, targets.pairs):
         m = n - lag
-        estimate = np.einsum("tba,tbc->ac", p[:m], p[lag:]) / (m * B)
-        value, coef = _pearson(value, estimate, target, m * B)
-        grad[:m] += np.einsum("tbc,ac->tba", p[lag:], coef)
-        grad[lag:] += np.einsum("tba,ac->tbc", p[:m], coef)
+        first, second = p[:m].reshape(m * B, -1), p[lag:].reshape(m * B, -1)
+        value, coef = _pearson(value, first.T @ second / (m * B), target, m * B)
+        grad[:m] += (second @ coef.T).reshape(m, B, -1)
+        grad[lag:] += (first @ coef).reshape(m, B, -1)
     return value, grad
 
 
