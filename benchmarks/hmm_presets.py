@@ -16,12 +16,16 @@ same size (the floor), and whether all three are <= --tolerance.
     python benchmarks/hmm_presets.py --presets cyclic4 --iters 1500 --set n_steps=50 epsilon=5 --n-noise 1
     python benchmarks/hmm_presets.py --presets linear4 --eval-every 250   # TVs along training too
     python benchmarks/hmm_presets.py --presets cyclic4 --lags 5 10        # and pairs at lags 5, 10
+    python benchmarks/hmm_presets.py --score results/hmm/cyclic4/nets/*/model.npz --lags 5 10  # no training
 
 --lags adds, per lag l, the TV between the network's and the HMM's joint
 distribution of the symbol pairs (o_t, o_{t+l}) (train.moments' exact values),
-on the same number of fresh sequences: a statistic the evaluation does not
+on the same number of fresh sequences, beside that of as many HMM samples
+(f_lag, the floor): a statistic the evaluation does not
 score, to see whether a loss term fitted to the scored ones (generative.moment_*)
-left the rest of the law behind.
+left the rest of the law behind. --score scores networks the `hmm` stage
+trained (model.npz) the same way, without training (1000 sequences of 200
+symbols unless --eval-trials; the evaluation's draws, eval_seed 0).
 
 Run with one thread (NUMBA_NUM_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1).
 """
@@ -57,6 +61,8 @@ def parse_args(argv=None):
                    help="generated sequences scored (default: the section's eval_trials; more lowers the floor)")
     p.add_argument("--lags", nargs="*", type=int, default=[],
                    help="also print the TV of the symbol pairs at these lags (not scored by the evaluation)")
+    p.add_argument("--score", nargs="+", default=None, metavar="MODEL",
+                   help="score these model.npz files of the hmm stage instead of training")
     p.add_argument("--tolerance", type=float, default=0.05)
     p.add_argument("--save", default=None, metavar="DIR",
                    help="write each network's snapshots to DIR/{preset}-s{seed}.npz")
@@ -100,29 +106,55 @@ def units(args):
 
 
 def lagged_pair_tvs(params, cfg, gen, spec, lags, n_trials, n_steps, seed):
-    """{lag: TV between the network's pair frequencies (o_t, o_{t+lag}) and the HMM's exact ones}."""
+    """{lagL: TV between the network's pair frequencies (o_t, o_{t+L}) and the HMM's exact ones, f_lagL: the
+    same for as many HMM samples (the floor)}."""
     from altrnn.train.generative import generate
     from altrnn.train.moments import hmm_moments
 
-    symbols = generate(params, cfg, gen, n_trials, np.random.default_rng([seed, 6]), n_steps)
+    rng = np.random.default_rng([seed, 6])
+    sources = {"lag": generate(params, cfg, gen, n_trials, rng, n_steps),
+               "f_lag": spec.sample(n_steps, n_trials, rng)[1]}
     exact = hmm_moments(spec.transition, spec.emission, 1, lags).pairs
     out = {}
-    for lag, target in zip(lags, exact):
-        counts = np.zeros_like(target)
-        np.add.at(counts, (symbols[:-lag], symbols[lag:]), 1.0)
-        out[lag] = 0.5 * np.abs(counts / counts.sum() - target).sum()
+    for name, symbols in sources.items():
+        for lag, target in zip(lags, exact):
+            counts = np.zeros_like(target)
+            np.add.at(counts, (symbols[:-lag], symbols[lag:]), 1.0)
+            out[f"{name}{lag}"] = 0.5 * np.abs(counts / counts.sum() - target).sum()
     return out
+
+
+def score(args):
+    """--score: the three TVs, their floor and the lagged pairs' TVs of trained networks."""
+    from altrnn.io import load_model
+    from altrnn.stages.hmm import hmm_spec
+    from altrnn.train.generative import GenerativeConfig, evaluate_generator
+
+    trials = args.eval_trials or 1000
+    print(f"{'model':50s}  {'occ':>6s} {'trans':>6s} {'dwell':>6s}  {'f_occ':>6s} {'f_tr':>6s} {'f_dw':>6s}"
+          + "".join(f"  {prefix + str(lag):>6s}" for prefix in ("lag", "f_lag") for lag in args.lags), flush=True)
+    for path in args.score:
+        saved = load_model(path)
+        spec, gen = hmm_spec(saved.metadata["hmm"]), GenerativeConfig.from_dict(saved.metadata["generative"])
+        tv = evaluate_generator(saved.params, saved.config, gen, spec, trials, 200, 0)
+        lags = lagged_pair_tvs(saved.params, saved.config, gen, spec, args.lags, trials, 200, 0) if args.lags else {}
+        values = [tv[k] for k in ("occupancy_tv", "transition_tv", "dwell_tv")]
+        floor = [tv[f"floor_{k}"] for k in ("occupancy_tv", "transition_tv", "dwell_tv")]
+        print(f"{path[-50:]:50s}  " + " ".join(f"{v:6.3f}" for v in values) + "  "
+              + " ".join(f"{v:6.3f}" for v in floor) + "".join(f"  {v:6.3f}" for v in lags.values()), flush=True)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.score:
+        return score(args)
     from altrnn.stages.hmm import hmm_spec, model_config
     from altrnn.train.generative import GenerativeConfig, evaluate_generator, train_generative
     from altrnn.model import Params
 
     print(f"{'preset':8s} {'seed':>4s} {'N':>4s} {'noise':>5s} {'steps':>5s} {'eps':>5s} {'iters':>5s} "
           f"{'cpu_s':>7s}  {'occ':>6s} {'trans':>6s} {'dwell':>6s}  {'f_occ':>6s} {'f_tr':>6s} {'f_dw':>6s}  reached"
-          + "".join(f"  {'lag' + str(lag):>6s}" for lag in args.lags), flush=True)
+          + "".join(f"  {prefix + str(lag):>6s}" for prefix in ("lag", "f_lag") for lag in args.lags), flush=True)
     for name, (hmm, network, generative, s) in units(args).items():
         spec, gen = hmm_spec(hmm), GenerativeConfig.from_dict(generative)
         cfg = model_config(network, gen, spec)
