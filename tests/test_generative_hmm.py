@@ -216,7 +216,8 @@ def test_moment_loss_matches_brute_force_and_central_differences():
     assert moment_loss(iid, exact)[0] == pytest.approx(0.0, abs=1e-28)
     with pytest.raises(ValueError, match="runs of at most 6 symbols and lags from 1 to 5"):
         moment_loss(p, MomentTargets(np.ones((7, 3)), (), np.zeros((0, 3, 3))))
-    with pytest.raises(ValueError, match="generative.moment_runs must be an integer from 0 \\(off\\) to n_steps \\(10\\)"):
+    with pytest.raises(ValueError, match="generative.moment_runs must be an integer from 0 \\(off\\) to n_steps "
+                                         "\\(10\\)"):
         GenerativeConfig(n_steps=10, moment_runs=11)
     with pytest.raises(ValueError, match="generative.moment_lags must be integers from 1 to n_steps - 1 \\(9\\)"):
         GenerativeConfig.from_dict({"n_steps": 10, "moment_lags": [10]})

@@ -17,9 +17,12 @@ moments are estimated without the Gumbel noise and without bias:
     R_k(a) ~ mean over sequences and t of prod_{j<k} p_{t+j}(a),   C_l(a, b) ~ mean of p_t(a) p_{t+l}(b).
 
 The term is the Pearson-weighted squared error sum (m_hat - m)^2 / m over
-every moment m (m at least MIN_MOMENT: an HMM may emit a symbol never), so that
-rare long runs weigh as much, relative to their size, as the common short ones. It is 0 where the network's moments equal the HMM's
-and is added to the divergence with generative.moment_weight.
+every moment m (m at least MIN_MOMENT: an HMM may emit a symbol never), so
+that rare long runs weigh as much, relative to their size, as the common
+short ones. It is 0 where the network's moments equal the HMM's and is added
+to the divergence with generative.moment_weight. What it buys and what it
+costs (symbol pairs many steps apart can fit worse): config/README.md, "The
+HMM study".
 """
 
 from __future__ import annotations
