@@ -147,6 +147,11 @@ class GenerativeConfig:
                 values[key] = tuple(np.atleast_1d(values[key]).tolist())
         return cls(**values)
 
+    @property
+    def uses_moments(self) -> bool:
+        """Whether the loss adds the moment term (train.moments)."""
+        return bool(self.moment_runs or self.moment_lags)
+
     def network_steps(self, n_steps: int | None = None) -> int:
         return self.burn_in + self.steps_per_symbol * (n_steps or self.n_steps)
 
@@ -208,7 +213,7 @@ def loss_and_grad(params: Params, cfg: ModelConfig, gen: GenerativeConfig, noise
         value, d_points = value + gen.mmd_window_weight * v, d_points + gen.mmd_window_weight * g
     d_soft = d_points.reshape(B, n_steps, S).transpose(1, 0, 2)
     d_logits = gumbel_softmax_backward(soft, tau, d_soft)
-    if gen.moment_runs or gen.moment_lags:
+    if gen.uses_moments:
         if moments is None:
             raise ValueError("generative.moment_runs / moment_lags are set: pass the HMM's moments (moment_targets)")
         probs = gumbel_softmax(logits, 0.0, 1.0)  # softmax(logits): the symbols' probabilities given the trajectory
@@ -232,7 +237,7 @@ class GenerativeResult:
 
 def moment_targets(gen: GenerativeConfig, hmm: HMMSpec) -> MomentTargets | None:
     """The HMM's moments that gen's moment term compares (None when it has none)."""
-    if not (gen.moment_runs or gen.moment_lags):
+    if not gen.uses_moments:
         return None
     return hmm_moments(hmm.transition, hmm.emission, gen.moment_runs, gen.moment_lags)
 
