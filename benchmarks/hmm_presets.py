@@ -19,11 +19,11 @@ same size (the floor), and whether all three are <= --tolerance.
     python benchmarks/hmm_presets.py --score results/hmm/cyclic4/nets/*/model.npz --lags 5 10  # no training
 
 --lags adds, per lag l, the TV between the network's and the HMM's joint
-distribution of the symbol pairs (o_t, o_{t+l}) (train.moments' exact values),
-on the same number of fresh sequences, beside that of as many HMM samples
-(f_lag, the floor): a statistic the evaluation does not
-score, to see whether a loss term fitted to the scored ones (generative.moment_*)
-left the rest of the law behind. --score scores networks the `hmm` stage
+distribution of the symbol pairs (o_t, o_{t+l}) (tasks.hmm.lagged_pairs), on
+the same number of fresh sequences, beside that of as many HMM samples (f_lag,
+the floor): per lag, where eval.csv's pairs_tv holds the largest over the
+section's eval_lags, to see whether a loss term fitted to the scored
+statistics (generative.moment_*) left the rest of the law behind. --score scores networks the `hmm` stage
 trained (model.npz) the same way, without training (1000 sequences of 200
 symbols unless --eval-trials; the evaluation's draws, eval_seed 0).
 
@@ -108,19 +108,17 @@ def units(args):
 def lagged_pair_tvs(params, cfg, gen, spec, lags, n_trials, n_steps, seed):
     """{lagL: TV between the network's pair frequencies (o_t, o_{t+L}) and the HMM's exact ones, f_lagL: the
     same for as many HMM samples (the floor)}."""
+    from altrnn.tasks.hmm import emission_statistics, lagged_pairs, total_variation
     from altrnn.train.generative import generate
-    from altrnn.train.moments import hmm_moments
 
     rng = np.random.default_rng([seed, 6])
     sources = {"lag": generate(params, cfg, gen, n_trials, rng, n_steps),
                "f_lag": spec.sample(n_steps, n_trials, rng)[1]}
-    exact = hmm_moments(spec.transition, spec.emission, 1, lags).pairs
+    exact = lagged_pairs(spec.transition, spec.emission, lags).reshape(len(lags), -1)
     out = {}
     for name, symbols in sources.items():
-        for lag, target in zip(lags, exact):
-            counts = np.zeros_like(target)
-            np.add.at(counts, (symbols[:-lag], symbols[lag:]), 1.0)
-            out[f"{name}{lag}"] = 0.5 * np.abs(counts / counts.sum() - target).sum()
+        pairs = emission_statistics(symbols, spec.n_symbols, lags=lags)["pairs"].reshape(len(lags), -1)
+        out.update({f"{name}{lag}": tv for lag, tv in zip(lags, total_variation(pairs, exact))})
     return out
 
 

@@ -59,6 +59,9 @@ def test_section_resolves_presets_matrices_and_per_hmm_overrides():
     ({"hmms": {"a": "linear2"}, "n_noise": 2}, "hmm_emulation.n_noise: unknown key"),
     ({"hmms": {"a": "linear2"}, "snapshot_every": 20, "per_hmm": {"a": {"generative": {"select_every": 30}}}},
      r"hmm_emulation .HMM a.: generative.select_every \(30\) must be a multiple of snapshot_every \(20\)"),
+    ({"hmms": {"a": "linear2"}, "eval_steps": 16}, r"hmm_emulation.eval_lags \(HMM a\): lags must be below "
+                                                   r"eval_steps \(16\), got \[5, 10, 16\]"),
+    ({"hmms": {"a": "linear2"}, "eval_lags": [0]}, r"hmm_emulation.eval_lags.*must be >= 1"),
 ])
 def test_section_errors_name_the_key(section, message):
     with pytest.raises(config.ConfigError, match=message):
@@ -141,10 +144,10 @@ def test_checkpoint_of_other_settings_is_ignored(tmp_path, monkeypatch):
         small_run(6, checkpoint=checkpoint, checkpoint_every=3)
 
 
-def eval_table(tvs, upper, floor=0.01):
-    """An eval.csv table with TVs (occupancy, transitions, dwell), their upper bounds and a floor."""
+def eval_table(tvs, upper, floor=0.01, pairs=0.01):
+    """An eval.csv table with TVs (occupancy, transitions, dwell), their upper bounds, a floor and a pairs TV."""
     row = {"condition": "noise", "diverged": 0.0}
-    for key, tv, hi in zip(("occupancy", "transition", "dwell"), tvs, upper):
+    for key, tv, hi in zip(("occupancy", "transition", "dwell", "pairs"), [*tvs, pairs], [*upper, pairs * 2]):
         row.update({f"{key}_tv": tv, f"{key}_tv_lo": tv / 2, f"{key}_tv_hi": hi, f"floor_{key}_tv": floor})
     return pd.DataFrame([row], columns=EVAL_COLUMNS)
 
@@ -153,9 +156,9 @@ def test_fit_summary_counts_networks_and_gives_the_exact_interval():
     """Reached on the largest TV, beyond the interval on the largest upper bound; the rate's interval against
     the Clopper-Pearson closed forms: all of n reached: [0.025^(1/n), 1]; none: [0, 1 - 0.025^(1/n)]; 2 of 3:
     upper 0.975^(1/3), lower the root of the Beta(2, 2) CDF 3x^2 - 2x^3 = 0.025."""
-    mixed = {"s0": eval_table([0.01, 0.02, 0.03], [0.02, 0.03, 0.04]),
+    mixed = {"s0": eval_table([0.01, 0.02, 0.03], [0.02, 0.03, 0.04], pairs=0.12),
              "s1": eval_table([0.01, 0.049, 0.02], [0.02, 0.055, 0.03], floor=0.02),
-             "s2": eval_table([0.06, 0.02, 0.01], [0.07, 0.03, 0.02])}
+             "s2": eval_table([0.06, 0.02, 0.01], [0.07, 0.03, 0.02], pairs=0.03)}
     good = {f"s{i}": eval_table([0.01, 0.01, 0.01], [0.02, 0.02, 0.02]) for i in range(3)}
     bad = {f"s{i}": eval_table([0.2, 0.01, 0.01], [0.3, 0.02, 0.02]) for i in range(4)}
     table = fit_summary({"good": good, "mixed": mixed, "bad": bad}, {"mixed": 0.05, "good": 0.05, "bad": 0.1})
@@ -164,6 +167,8 @@ def test_fit_summary_counts_networks_and_gives_the_exact_interval():
     assert (row["networks"], row["reached"], row["reached_with_interval"], row["missed"]) == (3, 2, 1, "s2")
     assert (row["largest_tv_median"], row["largest_tv_min"], row["largest_tv_max"]) == (0.049, 0.03, 0.06)
     assert row["floor_largest_tv"] == 0.02 and row["reach_rate"] == pytest.approx(2 / 3)
+    # pairs beside the criterion: s0 reaches it but misses on the pairs, s2 fits the pairs but misses it
+    assert (row["pairs_reached"], row["pairs_tv_median"], row["pairs_tv_max"]) == (1, 0.03, 0.12)
     lower = [r.real for r in np.roots([-2, 3, 0, -0.025]) if abs(r.imag) < 1e-12 and 0 < r.real < 1]
     assert row["reach_rate_lo"] == pytest.approx(lower[0]) and row["reach_rate_hi"] == pytest.approx(0.975 ** (1 / 3))
     good_row, bad_row = table.set_index("hmm").loc["good"], table.set_index("hmm").loc["bad"]
@@ -211,18 +216,21 @@ def test_tiny_hmm_workflow(tmp_path):
     np.testing.assert_array_equal(snaps["W"][-1], saved.params.W)
     np.testing.assert_array_equal(snaps["W"][0], saved.init.W)
     table = pd.read_csv(net / "eval.csv")
-    assert list(table.columns) == ["condition", "occupancy_tv", "transition_tv", "dwell_tv", "occupancy_tv_lo",
-                                   "occupancy_tv_hi", "transition_tv_lo", "transition_tv_hi", "dwell_tv_lo",
-                                   "dwell_tv_hi", "floor_occupancy_tv", "floor_transition_tv", "floor_dwell_tv",
-                                   "diverged"]
-    assert table.shape == (1, 14) and ((table.iloc[0, 1:] >= 0) & (table.iloc[0, 1:] <= 1)).all()
-    for key in ("occupancy_tv", "transition_tv", "dwell_tv"):
+    assert list(table.columns) == ["condition", "occupancy_tv", "transition_tv", "dwell_tv", "pairs_tv",
+                                   "occupancy_tv_lo", "occupancy_tv_hi", "transition_tv_lo", "transition_tv_hi",
+                                   "dwell_tv_lo", "dwell_tv_hi", "pairs_tv_lo", "pairs_tv_hi", "floor_occupancy_tv",
+                                   "floor_transition_tv", "floor_dwell_tv", "floor_pairs_tv", "diverged"]
+    assert table.shape == (1, 18) and ((table.iloc[0, 1:] >= 0) & (table.iloc[0, 1:] <= 1)).all()
+    for key in ("occupancy_tv", "transition_tv", "dwell_tv", "pairs_tv"):
         assert table[f"{key}_lo"].iloc[0] < table[f"{key}_hi"].iloc[0]
-    # eval.csv agrees with the statistics it was computed from: occupancy TV recomputed by hand
+    # eval.csv agrees with the statistics it was computed from: occupancy and pairs TVs recomputed by hand
     stats = read_npz(net / "statistics.npz")
     tv = 0.5 * np.abs(stats["network_occupancy"] - stats["analytic_occupancy"]).sum()
     assert table["occupancy_tv"].iloc[0] == pytest.approx(tv)
     np.testing.assert_allclose(stats["analytic_occupancy"], [0.5, 0.5])
+    np.testing.assert_array_equal(stats["lags"], [5, 10, 16])  # the default eval_lags
+    pair_tv = 0.5 * np.abs(stats["network_pairs"] - stats["analytic_pairs"]).sum(axis=(1, 2))
+    assert stats["network_pairs"].shape == (3, 2, 2) and table["pairs_tv"].iloc[0] == pytest.approx(pair_tv.max())
     for ext in ("pdf", "png"):
         assert (tmp_path / f"results/figures/hmm_emulation_pair.{ext}").stat().st_size > 10_000
     fit = pd.read_csv(tmp_path / "results/hmm/fit.csv", keep_default_na=False)
@@ -231,6 +239,7 @@ def test_tiny_hmm_workflow(tmp_path):
     assert fit["largest_tv_max"].iloc[0] == pytest.approx(largest)
     reached = largest <= 0.05
     assert fit["reached"].iloc[0] == int(reached) and fit["missed"].iloc[0] == ("" if reached else "gen-s1")
+    assert fit["pairs_reached"].iloc[0] == int(reached and table["pairs_tv"].iloc[0] <= 0.05)
     assert json.loads(json.dumps(meta["generative"])) == meta["generative"]
 
 

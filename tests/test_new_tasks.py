@@ -416,6 +416,15 @@ def test_emission_statistics_by_hand():
     assert np.isnan(st["dwell"][2]).all() and list(st["runs"]) == [1, 1, 0, 0]
     with pytest.raises(ValueError, match="symbols"):
         emission_statistics(s, 2)
+    # pairs 2 apart: (0,1) (0,1) (1,1) (1,0) (1,2) (0,2); 7 apart: (0,2) only
+    pairs = emission_statistics(s, 4, max_dwell=3, lags=[2, 7])["pairs"]
+    want = np.zeros((2, 4, 4))
+    want[0, 0, 1], want[0, 1, 1], want[0, 1, 0], want[0, 1, 2], want[0, 0, 2] = 2 / 6, 1 / 6, 1 / 6, 1 / 6, 1 / 6
+    want[1, 0, 2] = 1.0
+    np.testing.assert_allclose(pairs, want)
+    for bad in ([0], [8]):
+        with pytest.raises(ValueError, match=r"lags must be in \[1, 7\]"):
+            emission_statistics(s, 4, lags=bad)
 
 
 def test_resampled_counts_are_the_statistics_of_the_resampled_sequences():
@@ -425,9 +434,10 @@ def test_resampled_counts_are_the_statistics_of_the_resampled_sequences():
     s[:, 2] = 1  # one sequence without a complete run
     drawn = np.array([0, 0, 2, 3, 5, 5])
     weights = np.bincount(drawn, minlength=6).astype(float)
-    per_sequence = sequence_counts(s, 3, max_dwell=5)
+    per_sequence = sequence_counts(s, 3, max_dwell=5, lags=[1, 4])
     shortcut = statistics_from_counts(**{k: np.tensordot(weights, v, axes=1) for k, v in per_sequence.items()})
-    direct = emission_statistics(s[:, drawn], 3, max_dwell=5)
+    direct = emission_statistics(s[:, drawn], 3, max_dwell=5, lags=[1, 4])
+    assert "pairs" in direct
     for key in direct:
         np.testing.assert_allclose(shortcut[key], direct[key], rtol=1e-12, equal_nan=True, err_msg=key)
 
@@ -455,7 +465,7 @@ def test_analytic_run_lengths_match_brute_force():
     P = np.array([[0.7, 0.3], [0.4, 0.6]])
     E = np.array([[0.8, 0.2], [0.3, 0.7]])
     pi = stationary_distribution(P)
-    ref = analytic_statistics(P, E, max_dwell=5)
+    ref = analytic_statistics(P, E, max_dwell=5, lags=[1, 3])
     for a in range(2):
         rates = []
         for k in range(1, 5):
@@ -470,6 +480,10 @@ def test_analytic_run_lengths_match_brute_force():
     joint = sum(pi[i] * P[i, j] * np.outer(E[i], E[j]) for i in range(2) for j in range(2))
     assert np.allclose(ref["transition"], joint / joint.sum(axis=1, keepdims=True))
     assert np.allclose(ref["occupancy"], pi @ E)
+    # symbol pairs 3 apart: every state path of 4 steps, emissions at its ends
+    lag3 = sum(pi[p[0]] * np.prod([P[i, j] for i, j in zip(p[:-1], p[1:])]) * np.outer(E[p[0]], E[p[-1]])
+               for p in itertools.product(range(2), repeat=4))
+    np.testing.assert_allclose(ref["pairs"], [joint, lag3], rtol=1e-12)
 
 
 def test_analytic_state_dwell_is_geometric():
@@ -511,6 +525,12 @@ def test_hmm_emission_statistics_converge(long_hmm_batch):
     d = compare_statistics(st, ref)
     assert d["occupancy_tv"] < 0.02 and d["transition_tv"] < 0.02 and d["dwell_tv"] < 0.04
     assert set(d) == {"occupancy_tv", "transition_tv", "dwell_tv"}
+    # symbol pairs up to 50 apart; 200k steps: sd of each cell < 0.003
+    lags = [1, 5, 20, 50]
+    got = emission_statistics(batch.meta["symbols"].T, task.n_out, lags=lags)["pairs"]
+    want = analytic_statistics(task.transition, task.emission, lags=lags)["pairs"]
+    np.testing.assert_allclose(got, want, atol=0.01)
+    assert not np.allclose(want[0], want[-1], atol=0.05)  # the lags differ: the check has teeth
 
 
 def test_compare_statistics_by_hand():
@@ -524,6 +544,10 @@ def test_compare_statistics_by_hand():
     assert d["dwell_tv"] == pytest.approx(0.25)  # symbol 1 has no reference runs: left out
     zero = compare_statistics(ref, ref)
     assert zero["occupancy_tv"] == zero["transition_tv"] == zero["dwell_tv"] == 0.0
+    # pairs: the largest TV over the lags (0.1 at the first, 0.3 at the second)
+    ref["pairs"] = np.array([[[0.4, 0.1], [0.1, 0.4]], [[0.25, 0.25], [0.25, 0.25]]])
+    got["pairs"] = np.array([[[0.3, 0.2], [0.1, 0.4]], [[0.55, 0.25], [0.1, 0.1]]])
+    assert compare_statistics(got, ref)["pairs_tv"] == pytest.approx(0.3)
 
 
 def test_hmm_accuracy_perfect_shuffled_and_constant():

@@ -305,6 +305,7 @@ class HmmEmulationConfig:
     eval_steps: int = _f(200, minimum=2)  # symbols per scored sequence
     eval_seed: int = _f(0, minimum=0)
     max_dwell: int = _f(20, minimum=2)  # dwell times counted up to this length (longer ones pooled)
+    eval_lags: tuple[int, ...] = _f([5, 10, 16], minimum=1, min_items=1, unique=True)  # symbol pairs this far apart
     tolerance: float = _f(0.05, exclusive_minimum=0, maximum=1)  # a network fits when its largest TV is <= this
     per_hmm: dict = _f({})  # hmm name -> its own values of any key above but hmms and per_hmm
 
@@ -361,6 +362,9 @@ def _hmm_emulation(raw) -> dict:
             raise ConfigError(f"{where}.per_hmm.{name}: expected a mapping of keys of {where} other than hmms "
                               f"and per_hmm, got {own!r}")
         settings = parse_section(HmmEmulationConfig, deep_merge(shared, own), f"{where}.per_hmm.{name}")
+        if max(settings.eval_lags) >= settings.eval_steps:
+            raise ConfigError(f"{where}.eval_lags (HMM {name}): lags must be below eval_steps "
+                              f"({settings.eval_steps}), got {list(settings.eval_lags)}")
         try:
             gen = GenerativeConfig.from_dict(settings.generative)
             check_selection(gen, settings.snapshot_every)

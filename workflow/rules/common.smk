@@ -351,6 +351,7 @@ def hmm_evaluation(w):
         "n_steps": s.eval_steps,
         "seed": s.eval_seed,
         "max_dwell": s.max_dwell,
+        "lags": list(s.eval_lags),
     }
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from .common import palette
 
-TV_NAMES = ("occupancy", "transition", "dwell")
+TV_NAMES = ("occupancy", "transition", "dwell", "pairs")  # the tolerance is about the first three
 
 
 def _bars(ax, stats: dict, key: str, title: str):
@@ -45,8 +45,9 @@ def _dwell(ax, stats: dict, title: str):
 def hmm_panels(name: str, logs: dict[str, pd.DataFrame], evals: dict[str, pd.DataFrame], stats: dict[str, dict],
                tolerance: float | None = None):
     """Top row: the loss (divergence and any added terms) through training, the HMM's symbol transition matrix,
-    the TV distances of every network (black lines: 95% bootstrap intervals over its sequences) beside the HMM's
-    sampling floor and the tolerance (dashed). One row per network: occupancy, transition matrix, dwell times."""
+    the TV distances of every network (black lines: 95% bootstrap intervals over its sequences; `pairs`: the
+    largest over the evaluated lags) beside the HMM's sampling floor and the tolerance (dashed). One row per
+    network: occupancy, transition matrix, dwell times."""
     nets = sorted(logs)
     fig, axes = plt.subplots(1 + len(nets), 3, figsize=(11, 3.2 * (1 + len(nets))), squeeze=False)
     ax = axes[0, 0]
@@ -69,7 +70,9 @@ def hmm_panels(name: str, logs: dict[str, pd.DataFrame], evals: dict[str, pd.Dat
                label="HMM sample (floor)")
     if tolerance is not None:
         ax.axhline(tolerance, color="0.4", ls="--", lw=1, label=f"tolerance {tolerance:g}")
-    ax.set(xticks=x, xticklabels=TV_NAMES, ylabel="total variation to analytic", title="emission statistics")
+    lags = ", ".join(str(int(lag)) for lag in stats[nets[0]]["lags"])
+    ax.set(xticks=x, xticklabels=[*TV_NAMES[:3], f"pairs\n(lags {lags})"], ylabel="total variation to analytic",
+           title="emission statistics")
     ax.legend(fontsize=6, frameon=False, loc="upper left")
     for r, n in enumerate(nets, start=1):
         _bars(axes[r, 0], stats[n], "network", f"{n}: occupancy")

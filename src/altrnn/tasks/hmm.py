@@ -204,7 +204,7 @@ def stationary_distribution(transition: np.ndarray) -> np.ndarray:
     return pi / pi.sum()
 
 
-def emission_statistics(symbols: np.ndarray, n_symbols: int, max_dwell: int = 20) -> dict:
+def emission_statistics(symbols: np.ndarray, n_symbols: int, max_dwell: int = 20, lags=()) -> dict:
     """Occupancy, transition matrix and dwell-time distribution of integer sequences symbols (T, B).
 
     occupancy (n,): fraction of all steps on each symbol. transition (n, n):
@@ -214,19 +214,25 @@ def emission_statistics(symbols: np.ndarray, n_symbols: int, max_dwell: int = 20
     there are none). Runs cut by a sequence's ends are left out; each complete
     run of length k is weighted 1 / (T - 1 - k), the number of places such a
     run fits, which makes the estimate unbiased. counts, pair_counts and runs
-    give the sample sizes.
+    give the sample sizes. With lags, also pairs (L, n, n): for each lag l the
+    joint distribution of the symbols (o_t, o_{t+l}) over every t of every
+    sequence, and lag_counts, its counts.
     """
-    per_sequence = sequence_counts(symbols, n_symbols, max_dwell)
+    per_sequence = sequence_counts(symbols, n_symbols, max_dwell, lags)
     return statistics_from_counts(**{k: v.sum(axis=0) for k, v in per_sequence.items()})
 
 
-def sequence_counts(symbols: np.ndarray, n_symbols: int, max_dwell: int = 20) -> dict[str, np.ndarray]:
+def sequence_counts(symbols: np.ndarray, n_symbols: int, max_dwell: int = 20, lags=()) -> dict[str, np.ndarray]:
     """Each sequence's share of emission_statistics' sums: counts (B, n), pair_counts (B, n, n), dwell
-    (B, n, max_dwell) (weighted runs) and runs (B, n) of symbols (T, B). Summed over sequences they give
-    emission_statistics; resampled, its bootstrap (bootstrap_distances)."""
+    (B, n, max_dwell) (weighted runs), runs (B, n) and, with lags, lag_counts (B, L, n, n) of symbols
+    (T, B). Summed over sequences they give emission_statistics; resampled, its bootstrap
+    (bootstrap_distances)."""
     s = np.asarray(symbols)
     if s.ndim != 2 or s.shape[0] < 2:
         raise ValueError(f"symbols must be (T, B) with T >= 2, got shape {s.shape}")
+    if any(not 1 <= int(lag) < s.shape[0] for lag in lags):
+        raise ValueError(f"lags must be in [1, {s.shape[0] - 1}] for sequences of {s.shape[0]} symbols, "
+                         f"got {list(lags)}")
     if not np.issubdtype(s.dtype, np.integer) or s.min() < 0 or s.max() >= n_symbols:
         raise ValueError(f"symbols must be integers in [0, {n_symbols})")
     T, B = s.shape
@@ -244,13 +250,19 @@ def sequence_counts(symbols: np.ndarray, n_symbols: int, max_dwell: int = 20) ->
         sym = s[starts, b]
         np.add.at(dwell[b], (sym, np.minimum(length, max_dwell) - 1), 1.0 / (T - 1 - length))
         np.add.at(runs[b], sym, 1.0)
-    return {"counts": counts, "pair_counts": pairs.reshape(B, n_symbols, n_symbols), "dwell": dwell, "runs": runs}
+    out = {"counts": counts, "pair_counts": pairs.reshape(B, n_symbols, n_symbols), "dwell": dwell, "runs": runs}
+    if len(lags):
+        lagged = np.zeros((B, len(lags), n_symbols * n_symbols))
+        for i, lag in enumerate(int(lag) for lag in lags):
+            np.add.at(lagged[:, i], (column[lag:], s[:-lag] * n_symbols + s[lag:]), 1.0)
+        out["lag_counts"] = lagged.reshape(B, len(lags), n_symbols, n_symbols)
+    return out
 
 
-def statistics_from_counts(counts, pair_counts, dwell, runs) -> dict:
+def statistics_from_counts(counts, pair_counts, dwell, runs, lag_counts=None) -> dict:
     """emission_statistics' result from its summed counts (sequence_counts summed over sequences)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return {
+        out = {
             "occupancy": counts / counts.sum(),
             "transition": pair_counts / pair_counts.sum(axis=1, keepdims=True),
             "dwell": dwell / dwell.sum(axis=1, keepdims=True),
@@ -258,6 +270,10 @@ def statistics_from_counts(counts, pair_counts, dwell, runs) -> dict:
             "pair_counts": pair_counts,
             "runs": np.rint(runs).astype(np.int64),
         }
+        if lag_counts is not None:
+            out["pairs"] = lag_counts / lag_counts.sum(axis=(-2, -1), keepdims=True)
+            out["lag_counts"] = lag_counts
+    return out
 
 
 def bootstrap_distances(per_sequence: dict, reference: dict, n_boot: int, rng: np.random.Generator,
@@ -290,8 +306,18 @@ def bootstrap_distances(per_sequence: dict, reference: dict, n_boot: int, rng: n
     return out
 
 
-def analytic_statistics(transition, emission, max_dwell: int = 20) -> dict:
-    """The stationary occupancy, transition matrix and dwell distribution of an HMM's emissions.
+def lagged_pairs(transition, emission, lags) -> np.ndarray:
+    """(L, m, m): for each lag l the stationary joint distribution of the symbols (o_t, o_{t+l}) of an HMM,
+    pi D_a P^l D_b 1 with pi the stationary state distribution and D_a = diag(emission[:, a])."""
+    P, E = np.asarray(transition, dtype=float), np.asarray(emission, dtype=float)
+    pi = stationary_distribution(P)
+    pairs = [np.einsum("s,sa,st,tb->ab", pi, E, np.linalg.matrix_power(P, int(lag)), E) for lag in lags]
+    return np.array(pairs).reshape(len(pairs), E.shape[1], E.shape[1])
+
+
+def analytic_statistics(transition, emission, max_dwell: int = 20, lags=()) -> dict:
+    """The stationary occupancy, transition matrix and dwell distribution of an HMM's emissions (and, with
+    lags, the joint distributions of symbol pairs at those lags: lagged_pairs).
 
     With pi the stationary state distribution and D_a = diag(emission[:, a]):
     occupancy = pi E; P(next = b | a) = pi D_a P D_b 1 / occupancy_a; a run of
@@ -303,7 +329,7 @@ def analytic_statistics(transition, emission, max_dwell: int = 20) -> dict:
     n, m = E.shape
     pi = stationary_distribution(P)
     occupancy = pi @ E
-    joint = np.einsum("s,sa,st,tb->ab", pi, E, P, E)
+    joint = lagged_pairs(P, E, [1])[0]
     dwell = np.zeros((m, max_dwell))
     for a in range(m):
         PD = P * E[:, a][None, :]
@@ -314,11 +340,14 @@ def analytic_statistics(transition, emission, max_dwell: int = 20) -> dict:
             v = v @ PD
         dwell[a, -1] = v @ np.linalg.solve(np.eye(n) - PD, end)  # lengths >= max_dwell
     with np.errstate(invalid="ignore", divide="ignore"):
-        return {
+        out = {
             "occupancy": occupancy,
             "transition": joint / occupancy[:, None],
             "dwell": dwell / dwell.sum(axis=1, keepdims=True),
         }
+    if len(lags):
+        out["pairs"] = lagged_pairs(P, E, lags)
+    return out
 
 
 def total_variation(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -333,7 +362,9 @@ def compare_statistics(stats: dict, reference: dict) -> dict[str, float]:
     each symbol's row, averaged with the reference occupancy as weights over
     the symbols whose reference row is defined; a row missing from `stats`
     (e.g. a symbol the network never emits) counts as distance 1. nan if no
-    reference row is defined.
+    reference row is defined. pairs_tv, when both hold pairs (the same lags):
+    the largest over the lags of the TV between the joint distributions of
+    the symbol pairs at that lag.
     """
     out = {"occupancy_tv": float(total_variation(stats["occupancy"], reference["occupancy"]))}
     weight = np.asarray(reference["occupancy"], dtype=float)
@@ -343,4 +374,7 @@ def compare_statistics(stats: dict, reference: dict) -> dict[str, float]:
         d = np.where(np.isnan(got).any(axis=1), 1.0, total_variation(np.nan_to_num(got), ref))
         w = weight * defined
         out[f"{key}_tv"] = float((w * np.nan_to_num(d)).sum() / w.sum()) if w.sum() > 0 else float("nan")
+    if "pairs" in stats and "pairs" in reference:
+        got, ref = np.asarray(stats["pairs"]), np.asarray(reference["pairs"])
+        out["pairs_tv"] = float(total_variation(got.reshape(len(got), -1), ref.reshape(len(ref), -1)).max())
     return out

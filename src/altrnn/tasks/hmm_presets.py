@@ -46,9 +46,9 @@ class HMMSpec:
     def stationary(self) -> np.ndarray:
         return stationary_distribution(self.transition)
 
-    def analytic_statistics(self, max_dwell: int = 20) -> dict:
-        """Stationary occupancy, symbol transitions and dwell times of the emissions (tasks.hmm)."""
-        return analytic_statistics(self.transition, self.emission, max_dwell)
+    def analytic_statistics(self, max_dwell: int = 20, lags=()) -> dict:
+        """Stationary occupancy, symbol transitions, dwell times (and pairs at lags) of the emissions (tasks.hmm)."""
+        return analytic_statistics(self.transition, self.emission, max_dwell, lags)
 
     def sample(self, n_steps: int, n_trials: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(states, symbols), integer arrays (n_steps, n_trials), the chain started from its stationary distribution."""

@@ -390,30 +390,30 @@ def ran_away(x: np.ndarray) -> np.ndarray:
 
 
 def generator_statistics(params: Params, cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec,
-                         n_trials: int = 200, n_steps: int = 200, seed: int = 0, max_dwell: int = 20):
-    """Emission statistics (tasks.hmm.emission_statistics) of the network's exact samples, of HMM samples
-    of the same size, and the HMM's analytic ones: (network, hmm_sample, analytic). The network's also
-    hold `diverged`, the fraction of its sequences whose state ran away (generate_checked); their
-    symbols are counted like the others."""
+                         n_trials: int = 200, n_steps: int = 200, seed: int = 0, max_dwell: int = 20, lags=()):
+    """Emission statistics (tasks.hmm.emission_statistics, with symbol pairs at lags) of the network's exact
+    samples, of HMM samples of the same size, and the HMM's analytic ones: (network, hmm_sample, analytic).
+    The network's also hold `diverged`, the fraction of its sequences whose state ran away
+    (generate_checked); their symbols are counted like the others."""
     rng = np.random.default_rng([seed, 3])
     symbols, diverged = generate_checked(params, cfg, gen, n_trials, rng, n_steps)
-    per_sequence = sequence_counts(symbols, hmm.n_symbols, max_dwell)
+    per_sequence = sequence_counts(symbols, hmm.n_symbols, max_dwell, lags)
     net = {**statistics_from_counts(**{k: v.sum(axis=0) for k, v in per_sequence.items()}),
            "diverged": float(diverged.mean()), "per_sequence": per_sequence}
-    sample = emission_statistics(hmm.sample(n_steps, n_trials, rng)[1], hmm.n_symbols, max_dwell)
-    return net, sample, hmm.analytic_statistics(max_dwell)
+    sample = emission_statistics(hmm.sample(n_steps, n_trials, rng)[1], hmm.n_symbols, max_dwell, lags)
+    return net, sample, hmm.analytic_statistics(max_dwell, lags)
 
 
 def evaluate_generator(params: Params, cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec, n_trials: int = 200,
-                       n_steps: int = 200, seed: int = 0, max_dwell: int = 20) -> dict[str, float]:
+                       n_steps: int = 200, seed: int = 0, max_dwell: int = 20, lags=()) -> dict[str, float]:
     """Total-variation distances of the network's emission statistics to the HMM's analytic ones.
 
-    occupancy_tv, transition_tv, dwell_tv (tasks.hmm.compare_statistics), and the
-    same for HMM samples of the same size (floor_*): the distance due to finite
-    samples alone, the best a perfect emulator can score; diverged, the
+    occupancy_tv, transition_tv, dwell_tv (and with lags pairs_tv: tasks.hmm.compare_statistics),
+    and the same for HMM samples of the same size (floor_*): the distance due to
+    finite samples alone, the best a perfect emulator can score; diverged, the
     fraction of generated sequences whose state ran away (generate_checked).
     """
-    return distances(*generator_statistics(params, cfg, gen, hmm, n_trials, n_steps, seed, max_dwell))
+    return distances(*generator_statistics(params, cfg, gen, hmm, n_trials, n_steps, seed, max_dwell, lags))
 
 
 def distances(net: dict, sample: dict, reference: dict, n_boot: int = 0, seed: int = 0) -> dict[str, float]:

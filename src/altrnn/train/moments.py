@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tasks.hmm import stationary_distribution
+from ..tasks.hmm import lagged_pairs, stationary_distribution
 
 MIN_MOMENT = 1e-3  # the smallest denominator of the Pearson weights
 
@@ -56,8 +56,7 @@ def hmm_moments(transition, emission, max_run: int, lags=()) -> MomentTargets:
         for k in range(max_run):
             runs[k, a] = v.sum()
             v = (v @ P) * E[:, a]
-    pairs = np.array([np.einsum("s,sa,st,tb->ab", pi, E, np.linalg.matrix_power(P, lag), E) for lag in lags])
-    return MomentTargets(runs, tuple(int(lag) for lag in lags), pairs.reshape(len(lags), E.shape[1], E.shape[1]))
+    return MomentTargets(runs, tuple(int(lag) for lag in lags), lagged_pairs(P, E, lags))
 
 
 def moment_loss(probs: np.ndarray, targets: MomentTargets) -> tuple[float, np.ndarray]:
