@@ -488,6 +488,28 @@ def test_selection_keeps_the_snapshot_that_fits_held_out_sequences_best():
         np.testing.assert_array_equal(array, snaps[name][-1])  # the same run's last weights
     with pytest.raises(ValueError, match=r"generative.select_every \(10\) must be a multiple of snapshot_every \(4\)"):
         generative.train_generative(hmm, cfg, gen, 0.9, seed=1, snapshot_every=4)
+    # select_lags: the symbol pairs join the score, and the choice follows the scores with them
+    lagged = dataclasses.replace(gen, select_lags=(2, 5))
+    with_pairs = generative.train_generative(hmm, cfg, lagged, 0.9, seed=1, snapshot_every=5)
+    analytic = hmm.analytic_statistics(lags=(2, 5))
+    scores = {}
+    for k, it in enumerate(snaps["iteration"]):
+        params = Params(*(snaps[name][k] for name in Params.__dataclass_fields__))
+        symbols, runaway = generative.generate_checked(params, cfg, gen, 64, np.random.default_rng([1, 4]), 30)
+        tv = generative.compare_statistics(emission_statistics(symbols, hmm.n_symbols, lags=(2, 5)), analytic)
+        assert generative.selection_score(params, cfg, lagged, hmm, analytic, 1) == (runaway.mean(), max(tv.values()))
+        scores[int(it)] = (runaway.mean(), max(tv.values()))
+    candidates = {it: s for it, s in scores.items() if it in (10, 20, 30, 40)}
+    assert with_pairs.selected == min(candidates, key=candidates.get)
+    # the pairs count: against pairs that are always (0, 0), they are the largest TV
+    always_00 = {**analytic, "pairs": np.zeros_like(analytic["pairs"])}
+    always_00["pairs"][:, 0, 0] = 1.0
+    symbols, runaway = generative.generate_checked(with_pairs.params, cfg, gen, 64, np.random.default_rng([1, 4]), 30)
+    tv = generative.compare_statistics(emission_statistics(symbols, hmm.n_symbols, lags=(2, 5)), always_00)
+    assert tv["pairs_tv"] > max(tv["occupancy_tv"], tv["transition_tv"], tv["dwell_tv"])
+    assert generative.selection_score(with_pairs.params, cfg, lagged, hmm, always_00, 1)[1] == tv["pairs_tv"]
+    with pytest.raises(ValueError, match=r"generative.select_lags must be integers from 1 to select_steps - 1"):
+        GenerativeConfig(select_lags=(200,))
     with pytest.raises(ValueError, match="generative.select_trials must be an integer >= 2"):
         GenerativeConfig(select_trials=1)
     with pytest.raises(ValueError, match=r"generative.select_every must be an integer from 0 \(off\) to max_iters"):

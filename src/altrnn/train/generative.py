@@ -90,6 +90,7 @@ class GenerativeConfig:
     select_every: int = 0  # > 0: the model is the snapshot (every select_every iterations) that fits held-out data best
     select_trials: int = 500  # held-out sequences of select_steps symbols that score the candidates
     select_steps: int = 200
+    select_lags: tuple = ()  # lags l: the selection also scores the symbol pairs l apart (tasks.hmm pairs_tv)
 
     def __post_init__(self):
         for key in ("n_steps", "steps_per_symbol", "n_noise", "batch_size", "hmm_batch_size", "sinkhorn_max_iter",
@@ -133,6 +134,9 @@ class GenerativeConfig:
         if not all(isinstance(lag, (int, np.integer)) and 1 <= lag < self.n_steps for lag in self.moment_lags):
             raise ValueError(f"generative.moment_lags must be integers from 1 to n_steps - 1 ({self.n_steps - 1}), "
                              f"got {list(self.moment_lags)!r}")
+        if not all(isinstance(lag, (int, np.integer)) and 1 <= lag < self.select_steps for lag in self.select_lags):
+            raise ValueError(f"generative.select_lags must be integers from 1 to select_steps - 1 "
+                             f"({self.select_steps - 1}), got {list(self.select_lags)!r}")
 
     @classmethod
     def from_dict(cls, values: dict) -> "GenerativeConfig":
@@ -142,7 +146,7 @@ class GenerativeConfig:
         if unknown:
             raise ValueError(f"generative: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
         values = dict(values)
-        for key in ("mmd_bandwidths", "mmd_windows", "mmd_window_bandwidths", "moment_lags"):
+        for key in ("mmd_bandwidths", "mmd_windows", "mmd_window_bandwidths", "moment_lags", "select_lags"):
             if key in values:
                 values[key] = tuple(np.atleast_1d(values[key]).tolist())
         return cls(**values)
@@ -332,13 +336,13 @@ def train_generative(hmm: HMMSpec, model_cfg: ModelConfig, gen: GenerativeConfig
 
 def selection_score(params: Params, cfg: ModelConfig, gen: GenerativeConfig, hmm: HMMSpec, reference: dict,
                     seed: int) -> tuple[float, float]:
-    """(fraction of runaway sequences, largest of the three TV distances to `reference`, the HMM's analytic
-    statistics) of gen.select_trials sequences of gen.select_steps symbols, drawn from their own stream
-    (seed, 4): never the evaluation's draws (stream 3), and the same draws for every candidate, so that
-    candidates differ by their weights only."""
+    """(fraction of runaway sequences, largest of the TV distances to `reference`, the HMM's analytic
+    statistics: the three, and pairs_tv at gen.select_lags if any) of gen.select_trials sequences of
+    gen.select_steps symbols, drawn from their own stream (seed, 4): never the evaluation's draws (stream
+    3), and the same draws for every candidate, so that candidates differ by their weights only."""
     rng = np.random.default_rng([seed, 4])
     symbols, diverged = generate_checked(params, cfg, gen, gen.select_trials, rng, gen.select_steps)
-    stats = emission_statistics(symbols, hmm.n_symbols)
+    stats = emission_statistics(symbols, hmm.n_symbols, lags=gen.select_lags)
     return float(diverged.mean()), max(compare_statistics(stats, reference).values())
 
 
@@ -350,7 +354,7 @@ def select_snapshot(snapshots: _Snapshots, cfg: ModelConfig, gen: GenerativeConf
     drifts between snapshots."""
     candidates = [(it, p) for it, p in zip(snapshots.iterations, snapshots.params)
                   if it > 0 and it % gen.select_every == 0]
-    reference = hmm.analytic_statistics()
+    reference = hmm.analytic_statistics(lags=gen.select_lags)
     scores = [selection_score(p, cfg, gen, hmm, reference, seed) for _, p in candidates]
     best = min(range(len(scores)), key=scores.__getitem__)
     log.info("selected the weights of iteration %d (largest TV %.4f, runaway %.3f on held-out sequences; last "
