@@ -21,8 +21,8 @@ every moment m (m at least MIN_MOMENT: an HMM may emit a symbol never), so
 that rare long runs weigh as much, relative to their size, as the common
 short ones. It is 0 where the network's moments equal the HMM's and is added
 to the divergence with generative.moment_weight. What it buys and what it
-costs (symbol pairs many steps apart can fit worse): config/README.md, "The
-HMM study".
+costs (with lags 1 and 2 only, symbol pairs many steps apart fit worse; lags
+up to 16 fit them too): config/README.md, "The HMM study".
 """
 
 from __future__ import annotations
