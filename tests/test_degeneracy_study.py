@@ -13,7 +13,7 @@ from tiny import TINY, snakemake, write_config
 def degeneracy_config():
     cfg = copy.deepcopy(TINY)
     cfg["tasks"] = {}
-    cfg["networks_per_g"] = 3
+    cfg["networks_per_g"] = 2  # the fewest that give a degeneracy and an interval: keeps the run short
     cfg["standard"] = {"g": [1.0], "seeds": [0]}
     cfg["insd"] = {**cfg["insd"], "n_alternatives": 0}
     cfg["similarity"] = {**cfg["similarity"], "metrics": ["dsa"]}
@@ -38,10 +38,10 @@ def degeneracy_run(tmp_path_factory):
 def test_networks_per_g_sets_the_seeds_of_every_task_entry_and_study_condition():
     cfg = config.load(degeneracy_config())
     for label, s in cfg.units.items():
-        assert s.standard.seeds == (0, 1, 2), label
+        assert s.standard.seeds == (0, 1), label
     assert {s.factor for s in cfg.studies.values()} == {"width"}
     entries = config.load({**degeneracy_config(), "tasks": {"flipflop": {"standard": {"seeds": [7]}}}})
-    assert entries.units["flipflop"].standard.seeds == (0, 1, 2)
+    assert entries.units["flipflop"].standard.seeds == (0, 1)
 
 
 @pytest.mark.parametrize("change,message", [
@@ -66,7 +66,7 @@ def test_the_factor_figure_has_a_panel_per_task_and_intervals(degeneracy_run):
         "feature learning: weight_change", "feature learning: kernel_alignment"}
     for study, rows in table.groupby("study"):
         assert sorted(rows["x"].unique()) == [4, 8], study
-        assert (rows["n"] == 3).all(), study
+        assert (rows["n"] == 2).all(), study
     finite = table.dropna(subset=["ci_low", "ci_high"])
     assert len(finite) > 0
     assert (finite["ci_low"] <= finite["mean"] + 1e-12).all() and (finite["mean"] <= finite["ci_high"] + 1e-12).all()
@@ -78,4 +78,4 @@ def test_the_study_tables_hold_the_degeneracy_of_each_condition(degeneracy_run):
     deg = pd.read_csv(degeneracy_run / "results/studies/width_dd/degeneracy.csv")
     assert set(deg["study_condition"]) == {"n_rec-4", "n_rec-8"}
     assert set(deg["level"]) >= {"behaviour", "dynamics", "weights"}
-    assert (deg["n_networks"] == 3).all()
+    assert (deg["n_networks"] == 2).all()
