@@ -72,7 +72,7 @@ def hmm_panels(name: str, logs: dict[str, pd.DataFrame], evals: dict[str, pd.Dat
         ax.axhline(tolerance, color="0.4", ls="--", lw=1, label=f"tolerance {tolerance:g}")
     lags = ", ".join(str(int(lag)) for lag in stats[nets[0]]["lags"])
     highest = max([tolerance or 0.0] + [evals[n].iloc[0][f"{t}_tv_hi"] for n in nets for t in TV_NAMES])
-    ax.set(xticks=x, ylabel="total variation to analytic", title="emission statistics", ylim=(0, 1.6 * highest))
+    ax.set(xticks=x, ylabel="total variation to analytic", title="emission statistics", ylim=(0, 1.6 * highest or 1.0))
     ax.set_xticklabels(["occupancy", "transitions", "dwell", f"pairs\n(lags {lags})"], fontsize=7)
     ax.legend(fontsize=6, frameon=False, loc="upper left", ncol=2)
     for r, n in enumerate(nets, start=1):
